@@ -83,6 +83,12 @@ interface MessageBase {
   readonly to: NodeId;
   /** The sender's current term. */
   readonly term: number;
+  /**
+   * The sender's transport address (host:port). The engine always sets it: a receiver that does not have the
+   * sender in its configuration yet (a node waiting to be added, a member whose log lags behind the entry that
+   * added a new leader) needs it to answer. Optional only for backwards compatibility; codecs should carry it.
+   */
+  readonly fromAddr?: string;
 }
 
 export interface AppendEntries extends MessageBase {
