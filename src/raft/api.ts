@@ -41,6 +41,17 @@ export interface RaftOptions<R = unknown> {
   readonly maxBytesPerMessage?: number;
   /** Most unacknowledged AppendEntries in flight per follower. Default 16. */
   readonly maxInflightMessages?: number;
+  /**
+   * Most unacknowledged entry bytes in flight per follower (bounds memory and queueing on slow links).
+   * Default min(maxInflightMessages × maxBytesPerMessage, 64 MiB).
+   */
+  readonly maxInflightBytes?: number;
+  /**
+   * Backpressure: the leader refuses new proposals (retriable ERR_UNAVAILABLE) while this many entries are appended
+   * but not yet committed, so a cluster that cannot keep up fails fast instead of building an unbounded backlog.
+   * Default max(256, 4 × maxInflightMessages × maxEntriesPerMessage).
+   */
+  readonly maxUncommittedEntries?: number;
   /** Snapshot chunk size when sending to a follower. Default 512 KiB. */
   readonly snapshotChunkBytes?: number;
   /** Default timeout for propose() and read(). Default 5000 ms. */

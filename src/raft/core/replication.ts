@@ -1,0 +1,293 @@
+/**
+ * The leader's side of log replication: per-follower flow control (probe / replicate / snapshot), heartbeats
+ * that never wait on disk, fast back-off on rejections, commitment by counting current-term entries only, check-
+ * quorum, snapshot streaming and the leadership-transfer hand-off.
+ */
+import {
+  type AppendEntries,
+  type AppendEntriesResponse,
+  type InstallSnapshotResponse,
+  MessageType,
+  type NodeId,
+} from '../types.js';
+import { isVoter } from './config.js';
+import { nextIndexAfterRejection } from './conflict.js';
+import { Progress } from './progress.js';
+import { quorumIndex, quorumSize } from './quorum.js';
+import type { RaftCore } from './raft.js';
+import { serveReads } from './requests.js';
+
+/** Ticks without progress after which a pipelined follower is probed again (its messages were probably lost). */
+function stallTicks(c: RaftCore): number {
+  return Math.max(2 * c.cfg.heartbeatTicks, Math.ceil(c.cfg.electionTicks / 2));
+}
+
+/** Creates progress for new members and forgets removed ones (after a configuration change or election). */
+export function syncProgress(c: RaftCore): void {
+  const config = c.configs.latest();
+  const ids = new Set<NodeId>();
+  for (const m of config.members) {
+    if (m.id === c.id) continue;
+    ids.add(m.id);
+    if (!c.progress.has(m.id)) {
+      c.progress.set(
+        m.id,
+        new Progress(m.id, c.log.lastIndex() + 1, c.cfg.maxInflightMessages, c.cfg.maxInflightBytes, c.now),
+      );
+    }
+  }
+  for (const id of [...c.progress.keys()]) if (!ids.has(id)) c.progress.delete(id);
+}
+
+export function tickLeader(c: RaftCore): void {
+  c.heartbeatElapsed++;
+  c.checkQuorumElapsed++;
+
+  if (c.checkQuorumElapsed >= c.cfg.electionTicks) {
+    c.checkQuorumElapsed = 0;
+    if (c.cfg.checkQuorum && !quorumActive(c)) {
+      c.becomeFollower(c.term, null);
+      return;
+    }
+    for (const pr of c.progress.values()) pr.recentActive = false;
+  }
+
+  if (c.heartbeatElapsed >= c.cfg.heartbeatTicks) {
+    c.heartbeatElapsed = 0;
+    for (const pr of c.progress.values()) {
+      // A link reported congested that never drained (a transport that lost the connection, say) is retried;
+      // the in-flight limits still bound what can pile up.
+      if (pr.congested && c.now - pr.progressTick >= stallTicks(c)) pr.congested = false;
+      if (pr.state === 'probe') pr.probeSent = false;
+      else if (pr.state === 'replicate' && pr.inflight.count > 0 && c.now - pr.progressTick >= stallTicks(c)) {
+        pr.becomeProbe(pr.match + 1, c.now);
+      } else if (pr.state === 'snapshot' && pr.snapshot !== null && c.now - pr.snapshot.sentTick >= stallTicks(c)) {
+        sendSnapshotChunk(c, pr);
+      }
+    }
+    broadcastHeartbeat(c);
+  }
+}
+
+/** Did a quorum of voters (this leader included, if it is a voter) talk to us since the last check? */
+function quorumActive(c: RaftCore): boolean {
+  const voters = c.voters();
+  let active = 0;
+  for (const v of voters) {
+    if (v === c.id || c.progress.get(v)?.recentActive === true) active++;
+  }
+  return active >= quorumSize(voters.length);
+}
+
+/** Starts a new heartbeat round to every follower. Heartbeats carry no entries and never wait on disk. */
+export function broadcastHeartbeat(c: RaftCore): void {
+  c.round++;
+  c.roundClock.record(c.round, c.now);
+  c.reads.assignRound(c.round);
+  for (const pr of c.progress.values()) sendHeartbeat(c, pr);
+  // A leader alone in its configuration confirms its rounds by itself.
+  serveReads(c);
+}
+
+function sendHeartbeat(c: RaftCore, pr: Progress): void {
+  // prevIndex = match: the follower is known to have it, so a heartbeat is never rejected for a gap.
+  let prevIndex = pr.match;
+  let prevTerm = c.log.term(prevIndex);
+  if (prevTerm === undefined) {
+    prevIndex = 0;
+    prevTerm = 0;
+  }
+  sendAppend(c, pr.id, prevIndex, prevTerm, []);
+}
+
+function sendAppend(
+  c: RaftCore,
+  to: NodeId,
+  prevIndex: number,
+  prevTerm: number,
+  entries: AppendEntries['entries'],
+): void {
+  c.sentThisReady.add(to);
+  c.send({
+    type: MessageType.AppendEntries,
+    to,
+    prevIndex,
+    prevTerm,
+    entries,
+    commit: c.log.committed,
+    round: c.round,
+  });
+}
+
+/** Sends every follower what it can take now; called once per Ready so proposals are batched. */
+export function replicate(c: RaftCore): void {
+  for (const pr of c.progress.values()) maybeSendEntries(c, pr);
+  if (c.log.committed > c.commitBroadcast) {
+    // Tell followers that got nothing this time about the new commit index, so they apply promptly.
+    for (const pr of c.progress.values()) if (!c.sentThisReady.has(pr.id)) sendHeartbeat(c, pr);
+    c.commitBroadcast = c.log.committed;
+  }
+}
+
+function maybeSendEntries(c: RaftCore, pr: Progress): void {
+  const last = c.log.lastIndex();
+  while (pr.canSendEntries()) {
+    if (pr.state === 'replicate' && pr.next > last) return;
+    const prevIndex = pr.next - 1;
+    const prevTerm = c.log.term(prevIndex);
+    if (prevTerm === undefined || pr.next < c.log.firstIndex()) {
+      startSnapshot(c, pr);
+      return;
+    }
+    const entries =
+      pr.next <= last
+        ? c.log.entries(pr.next, Math.min(last + 1, pr.next + c.cfg.maxEntriesPerMessage), c.cfg.maxBytesPerMessage)
+        : [];
+    sendAppend(c, pr.id, prevIndex, prevTerm, entries);
+    if (pr.state === 'probe') {
+      pr.probeSent = true;
+      return;
+    }
+    let bytes = 0;
+    for (const e of entries) bytes += e.data.length;
+    const lastSent = entries[entries.length - 1]!.index;
+    pr.inflight.add(lastSent, bytes);
+    pr.next = lastSent + 1;
+  }
+}
+
+function startSnapshot(c: RaftCore, pr: Progress): void {
+  if (pr.snapshotRetryTick > c.now) return;
+  const snapshot = c.storage.latestSnapshot();
+  if (snapshot === null || snapshot.meta.index < c.log.firstIndex() - 1) {
+    // Cannot happen with a consistent store (compaction only follows a saved snapshot); retry later.
+    pr.snapshotRetryTick = c.now + c.cfg.heartbeatTicks;
+    return;
+  }
+  pr.becomeSnapshot(snapshot, c.now);
+  sendSnapshotChunk(c, pr);
+}
+
+function sendSnapshotChunk(c: RaftCore, pr: Progress): void {
+  const s = pr.snapshot;
+  if (s === null) return;
+  const { meta, data } = s.snapshot;
+  const offset = Math.min(s.acked, data.length);
+  const chunk = data.subarray(offset, Math.min(data.length, offset + c.cfg.snapshotChunkBytes));
+  s.sentOffset = offset;
+  s.sentTick = c.now;
+  c.sentThisReady.add(pr.id);
+  c.send({
+    type: MessageType.InstallSnapshot,
+    to: pr.id,
+    meta,
+    offset,
+    chunk,
+    done: offset + chunk.length >= data.length,
+  });
+}
+
+function noteContact(c: RaftCore, pr: Progress, round: number): void {
+  pr.lastResponseTick = c.now;
+  pr.recentActive = true;
+  if (round > pr.ackedRound) {
+    pr.ackedRound = round;
+    serveReads(c);
+  }
+}
+
+export function handleAppendResponse(c: RaftCore, m: AppendEntriesResponse): void {
+  if (c.role !== 'leader' || m.term !== c.term) return;
+  const pr = c.progress.get(m.from);
+  if (pr === undefined) return;
+  noteContact(c, pr, m.round);
+  if (m.success) {
+    const advanced = pr.maybeUpdate(Math.min(m.matchIndex, c.log.lastIndex()), c.now);
+    if (pr.state === 'probe') pr.becomeReplicate(c.now);
+    else if (pr.state === 'replicate' && advanced) pr.probeSent = false;
+    if (advanced) maybeCommit(c);
+    maybeSendTimeoutNow(c, pr);
+    return;
+  }
+  if (pr.state === 'snapshot') return;
+  const next = nextIndexAfterRejection(
+    (i) => c.log.term(i),
+    c.log.firstIndex() - 1,
+    c.log.lastIndex(),
+    m.conflictTerm,
+    m.conflictIndex,
+    pr.match + 1,
+  );
+  pr.becomeProbe(next, c.now);
+}
+
+export function handleSnapshotResponse(c: RaftCore, m: InstallSnapshotResponse): void {
+  if (c.role !== 'leader' || m.term !== c.term) return;
+  const pr = c.progress.get(m.from);
+  if (pr === undefined) return;
+  noteContact(c, pr, 0);
+  const s = pr.snapshot;
+  if (pr.state !== 'snapshot' || s === null || s.snapshot.meta.index !== m.index) {
+    // A late answer to an earlier transfer: it still tells us what the follower has.
+    if (m.done && pr.maybeUpdate(Math.min(m.index, c.log.lastIndex()), c.now)) maybeCommit(c);
+    return;
+  }
+  if (m.received < 0) {
+    // Refused: fall back to probing; try again after a heartbeat interval.
+    pr.becomeProbe(pr.match + 1, c.now);
+    pr.probeSent = true;
+    pr.snapshotRetryTick = c.now + c.cfg.heartbeatTicks;
+    return;
+  }
+  if (m.done) {
+    pr.maybeUpdate(m.index, c.now);
+    c.counters.snapshotsSent++;
+    pr.becomeProbe(m.index + 1, c.now);
+    maybeCommit(c);
+    return;
+  }
+  s.acked = m.received;
+  sendSnapshotChunk(c, pr);
+}
+
+/** Advances the commit index to what a quorum of voters has durably, if that entry is of the current term. */
+export function maybeCommit(c: RaftCore): void {
+  if (c.role !== 'leader') return;
+  const voters = c.voters();
+  const matches = voters.map((v) => (v === c.id ? c.log.durable : (c.progress.get(v)?.match ?? 0)));
+  const index = quorumIndex(matches);
+  if (index <= c.log.committed || c.log.term(index) !== c.term) return;
+  const wasCommittedInTerm = c.committedInTerm();
+  c.commitTo(index);
+  if (!wasCommittedInTerm && c.committedInTerm()) c.reads.termCommitted(c.log.committed);
+  serveReads(c);
+  // A leader that is no longer a voter (removed or demoted) steps down once that change is committed.
+  if (c.configs.latestIndex() <= c.log.committed && !isVoter(c.configs.latest(), c.id)) {
+    handOff(c);
+    c.becomeFollower(c.term, null);
+  }
+}
+
+/** On stepping down after its removal, the leader lets the most up-to-date voter campaign at once. */
+function handOff(c: RaftCore): void {
+  let best: Progress | null = null;
+  for (const v of c.voters()) {
+    const pr = c.progress.get(v);
+    if (
+      pr !== undefined &&
+      pr.match === c.log.lastIndex() &&
+      (best === null || pr.lastResponseTick > best.lastResponseTick)
+    ) {
+      best = pr;
+    }
+  }
+  if (best !== null) c.send({ type: MessageType.TimeoutNow, to: best.id });
+}
+
+/** A leadership transfer hands over (TimeoutNow) once the target's log is up to date. */
+export function maybeSendTimeoutNow(c: RaftCore, pr: Progress): void {
+  const t = c.transfer;
+  if (t === null || t.target !== pr.id || t.timeoutNowSent || pr.match < c.log.lastIndex()) return;
+  t.timeoutNowSent = true;
+  c.send({ type: MessageType.TimeoutNow, to: pr.id });
+}
