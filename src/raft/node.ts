@@ -15,7 +15,7 @@ import { type ResolvedOptions, resolveOptions } from './core/options.js';
 import { PendingRequests, type RequestKind } from './core/pending.js';
 import { RaftCore } from './core/raft.js';
 import { type CoreResult, isReadyEmpty, type MembershipChange, type Ready } from './core/types.js';
-import { type Entry, EntryType, type Message, type NodeId, type Snapshot } from './types.js';
+import { type Entry, EntryType, type Message, MessageType, type NodeId, type Snapshot } from './types.js';
 
 export interface RaftMetrics {
   readonly counters: RaftCounters;
@@ -43,6 +43,10 @@ export class RaftNode<R = unknown> implements Raft<R> {
   private flushScheduled = false;
   private tickTimer: TimerHandle | null = null;
   private lastTickAt = 0;
+  /** A late tick timer deferred its catch-up so that messages that arrived meanwhile are stepped first. */
+  private catchUpDeferred = false;
+  /** While deferred: the leader reached this node (a current-term AppendEntries or InstallSnapshot was stepped). */
+  private heardFromLeader = false;
   private readonly inflightWrites = new Set<Promise<void>>();
 
   private readonly listeners: { [E in keyof RaftEvents]: Set<RaftEvents[E]> } = {
@@ -181,7 +185,15 @@ export class RaftNode<R = unknown> implements Raft<R> {
   read(options?: { timeoutMs?: number }): Promise<void> {
     return this.request<void>('read', options?.timeoutMs, (core, reqId) => {
       // A lease is only as good as the core's sense of time: bring it up to the clock first.
-      if (this.resolved.core.leaseReads && !this.catchUpTicks(core, this.options.clock.now())) return;
+      // Only a leader's lease depends on it; a follower forwards the read and must not replay ticks whose
+      // catch-up onTick deferred.
+      if (
+        this.resolved.core.leaseReads &&
+        core.role === 'leader' &&
+        !this.catchUpTicks(core, this.options.clock.now())
+      ) {
+        return;
+      }
       core.read(reqId);
     });
   }
@@ -331,6 +343,20 @@ export class RaftNode<R = unknown> implements Raft<R> {
     const core = this.core;
     if (this.state !== 'running' || core === null) return;
     this.driverCounters.messagesReceived++;
+    if (
+      this.catchUpDeferred &&
+      (msg.type === MessageType.AppendEntries || msg.type === MessageType.InstallSnapshot) &&
+      msg.term >= core.term
+    ) {
+      // Stepping it resets the election timer (follower.ts), so the ticks missed before it no longer count.
+      this.heardFromLeader = true;
+    }
+    // A leader that serves reads from a lease must know what time it is before any message can confirm a read
+    // (a forwarded ReadIndex, an acknowledgement): after a stall, messages may be read before the tick timer runs,
+    // and the lease must already have lapsed by then.
+    if (core.role === 'leader' && this.resolved.core.leaseReads && !this.catchUpTicks(core, this.options.clock.now())) {
+      return;
+    }
     try {
       core.step(msg);
     } catch (err) {
@@ -350,10 +376,32 @@ export class RaftNode<R = unknown> implements Raft<R> {
     this.tickTimer = this.options.scheduler.setTimeout(() => this.onTick(), delayMs);
   }
 
-  private onTick(): void {
+  private onTick(deferred = false): void {
     const core = this.core;
     if (this.state !== 'running' || core === null) return;
-    const now = this.options.clock.now();
+    let now = this.options.clock.now();
+    if (!deferred && core.role !== 'leader' && now - this.lastTickAt >= 2 * this.resolved.tickMs) {
+      // The timer fired at least a tick late: the process (or its event loop) stalled. After a stall Node runs
+      // timers before it reads the sockets, so replaying the missed ticks now would expire the election timeout
+      // although the leader's heartbeats already wait in the socket buffer. Step those first: the catch-up runs
+      // from a 0 ms timer, i.e. after the poll phase (and, in the simulation, after deliveries due at this
+      // instant, since only the injected Scheduler is used). A leader catches up at once: check-quorum and the
+      // lease must see the stall.
+      this.catchUpDeferred = true;
+      this.heardFromLeader = false;
+      this.tickTimer = this.options.scheduler.setTimeout(() => {
+        this.catchUpDeferred = false;
+        this.onTick(true);
+      }, 0);
+      return;
+    }
+    if (this.heardFromLeader) {
+      // The leader was heard from after the stall: the election timer restarted then, so the ticks missed before
+      // it are dropped rather than replayed on top of the reset.
+      this.heardFromLeader = false;
+      now = this.options.clock.now();
+      this.lastTickAt = now;
+    }
     if (!this.catchUpTicks(core, now)) return;
     this.requests.expire(now, (reqId) => core.cancel(reqId));
     this.flush();
@@ -434,6 +482,17 @@ export class RaftNode<R = unknown> implements Raft<R> {
       }
       this.driverCounters.messagesSent++;
       if (!accepted) core.setCongested(msg.to, true);
+    }
+    if (rd.messages.length > 0 && (rd.saveHardState !== null || rd.logWrite !== null || rd.saveSnapshot !== null)) {
+      // Let the messages leave before a store write that may block the thread (a synchronous fdatasync): the
+      // leader's own fsync then overlaps the followers' instead of preceding it (Raft thesis §10.2.1). Safe for
+      // every role: the core only puts acknowledgements into a Ready once what they acknowledge is durable.
+      try {
+        o.transport.flush?.();
+      } catch (err) {
+        this.fatal(err);
+        return;
+      }
     }
     if (rd.saveHardState !== null) {
       const hs = rd.saveHardState;

@@ -276,5 +276,11 @@ export interface Transport {
   onMessage(handler: (msg: Message) => void): void;
   /** Called when a congested link to `peerId` can take messages again. */
   onDrain(handler: (peerId: NodeId) => void): void;
+  /**
+   * Optional: hands everything queued by `send` to the network now instead of at the end of the current tick. The
+   * engine calls it before it starts a (possibly synchronous) disk write, so the leader's AppendEntries travel
+   * while its own fsync runs instead of after it.
+   */
+  flush?(): void;
   close(): Promise<void>;
 }

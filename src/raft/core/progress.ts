@@ -81,6 +81,11 @@ export class Progress {
   snapshot: SnapshotSend | null = null;
   /** Tick at which to try sending a snapshot again after the follower refused one. */
   snapshotRetryTick = 0;
+  /**
+   * The highest commit index this follower could take from an AppendEntries we sent it: a follower caps the
+   * leader's commit at the last index the message vouches for, so this is min(commit, prevIndex + entries).
+   */
+  sentCommit = 0;
 
   constructor(
     readonly id: NodeId,
@@ -132,6 +137,14 @@ export class Progress {
     if (this.next < index + 1) this.next = index + 1;
     this.inflight.freeTo(index);
     return advanced;
+  }
+
+  /**
+   * etcd's CanBumpCommit: the follower's log holds entries up to `match` that it does not yet know are committed,
+   * so an (empty) AppendEntries now lets it apply them without waiting for the next heartbeat.
+   */
+  canBumpCommit(committed: number): boolean {
+    return this.sentCommit < Math.min(committed, this.match);
   }
 
   /** May the leader send this follower new entries now? */

@@ -108,6 +108,10 @@ function sendAppend(
   entries: AppendEntries['entries'],
 ): void {
   c.sentThisReady.add(to);
+  const pr = c.progress.get(to);
+  if (pr !== undefined) {
+    pr.sentCommit = Math.max(pr.sentCommit, Math.min(c.log.committed, prevIndex + entries.length));
+  }
   c.send({
     type: MessageType.AppendEntries,
     to,
@@ -206,6 +210,10 @@ export function handleAppendResponse(c: RaftCore, m: AppendEntriesResponse): voi
     if (pr.state === 'probe') pr.becomeReplicate(c.now);
     else if (pr.state === 'replicate' && advanced) pr.probeSent = false;
     if (advanced) maybeCommit(c);
+    // The commit index may have advanced on another follower's ack while this one's entries were in flight: the
+    // commit-only heartbeat it got then could not vouch for them. Tell it now instead of at the next heartbeat,
+    // or a proposal forwarded by this follower waits a whole heartbeat interval for its result.
+    if (c.role === 'leader' && pr.canBumpCommit(c.log.committed)) sendHeartbeat(c, pr);
     maybeSendTimeoutNow(c, pr);
     return;
   }

@@ -9,12 +9,19 @@
  */
 import { join } from 'node:path';
 import type { LogStore, SnapshotStore, StableStore } from '../types.js';
-import { ensureDurableDir, type FileSystem, nodeFileSystem } from './fs.js';
+import { createNodeFileSystem, ensureDurableDir, type FileSystem } from './fs.js';
 import { FileSnapshotStore } from './snapshot-file.js';
 import { FileStableStore } from './stable-file.js';
 import { WalLogStore, type WalOptions } from './wal/wal.js';
 
 export interface FileStoresOptions {
+  /**
+   * The filesystem. Default: the real one with write/fdatasync in libuv's threadpool. A synchronous fdatasync is
+   * a little faster on an idle disk, but it blocks the event loop for as long as the disk takes (up to 390 ms was
+   * measured on a contended disk, docs/RAFT-FIGURES.md finding 3): timers and heartbeats stall and followers start
+   * elections. Pass `createNodeFileSystem()` (or `nodeFileSystem`) for the synchronous variant on a fast,
+   * dedicated disk.
+   */
   readonly fs?: FileSystem;
   /** Options of the log store (its `fs` defaults to the one above). */
   readonly wal?: Omit<WalOptions, 'fs'>;
@@ -33,7 +40,7 @@ export interface FileStores {
 }
 
 export async function openFileStores(dir: string, options: FileStoresOptions = {}): Promise<FileStores> {
-  const fs = options.fs ?? nodeFileSystem;
+  const fs = options.fs ?? defaultFileSystem();
   await ensureDurableDir(fs, dir);
   const stable = await FileStableStore.open(join(dir, 'raft-state'), { fs });
   let log: WalLogStore | undefined;
@@ -59,4 +66,12 @@ export async function openFileStores(dir: string, options: FileStoresOptions = {
     await Promise.allSettled([stable.close(), log?.close()]);
     throw err;
   }
+}
+
+let threadpoolFs: FileSystem | null = null;
+
+/** The threadpool filesystem, created on first use and shared (it holds no per-store state). */
+function defaultFileSystem(): FileSystem {
+  threadpoolFs ??= createNodeFileSystem({ threadpool: true });
+  return threadpoolFs;
 }

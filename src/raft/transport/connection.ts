@@ -108,8 +108,16 @@ export class Connection {
     this.socket.write(bytes);
   }
 
+  /** Hands the bytes batched so far in this tick to the kernel now (see TcpTransport.flush). */
+  flush(): void {
+    if (this.corked) this.uncork();
+  }
+
   /** @internal */
   uncork(): void {
+    // The nextTick scheduled by write() may find the socket already flushed; uncorking it again would be harmless
+    // for Node but would undo a later cork made in the same tick, so only a corked connection is uncorked.
+    if (!this.corked) return;
     this.corked = false;
     if (!this.socket.destroyed) this.socket.uncork();
   }

@@ -226,6 +226,15 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
     return !peer.congested;
   }
 
+  /**
+   * Writes what `send` batched in this tick to the sockets now rather than on the next tick. The engine calls it
+   * before a synchronous fsync, which would otherwise run before the batched writev (microtasks run before
+   * process.nextTick), putting the follower's fsync in series with the leader's.
+   */
+  flush(): void {
+    for (const conn of this.connections) conn.flush();
+  }
+
   /** Takes over an accepted socket whose first bytes (`head`, starting with the preamble) were already read. */
   handleConnection(socket: net.Socket, head: Buffer): void {
     if (this.closing !== null || matchPreamble(head) !== 'match') {

@@ -229,3 +229,42 @@ describe('durability ordering', () => {
     expect(a.log.committed).toBe(index);
   });
 });
+
+describe('commit propagation to followers', () => {
+  it('tells a follower about a commit at once when its own ack arrives after the commit (no heartbeat wait)', () => {
+    const net = new CoreNet(['a', 'b', 'c']);
+    net.campaign('a');
+    const a = net.node('a').core;
+    const c = net.node('c').core;
+    expect(a.role).toBe('leader');
+    net.propose('a', 'x');
+    const take = (pred: (m: Message) => boolean): Message[] => {
+      const hit = net.queue.filter(pred);
+      net.queue = net.queue.filter((m) => !pred(m));
+      return hit;
+    };
+    const stepAll = (msgs: Message[]): void => {
+      for (const m of msgs) {
+        net.node(m.to).core.step(m);
+        net.process(m.to);
+      }
+    };
+    // Both followers append the entry; their acknowledgements are held.
+    stepAll(take((m) => m.type === MessageType.AppendEntries));
+    const ackB = take((m) => m.type === MessageType.AppendEntriesResponse && m.from === 'b');
+    const ackC = take((m) => m.type === MessageType.AppendEntriesResponse && m.from === 'c');
+    expect(ackB).toHaveLength(1);
+    expect(ackC).toHaveLength(1);
+    // b's ack commits the entry; the commit-only heartbeat c gets now cannot vouch for its new entry.
+    stepAll(ackB);
+    const last = a.log.lastIndex();
+    expect(a.log.committed).toBe(last);
+    stepAll(take((m) => m.to === 'c'));
+    expect(c.log.committed).toBeLessThan(last);
+    // c's own ack arrives after the commit: the leader must tell it at once, not at the next heartbeat (no ticks).
+    stepAll(ackC);
+    net.deliver();
+    expect(c.log.committed).toBe(last);
+    expect(net.node('c').applied.some((e) => e.index === last)).toBe(true);
+  });
+});
