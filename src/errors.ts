@@ -41,8 +41,14 @@ export class ClusterKitError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  static override [Symbol.hasInstance](this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    // The ordinary prototype-chain check first; then, for errors from another copy of the package, the brand
+    // (and, for subclasses, the class name, since a brand alone would make every ClusterKitError an instance of
+    // every subclass: this method is inherited).
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if ((value as Record<symbol, unknown>)[BRAND] !== true) return false;
+    return this === ClusterKitError || (value as { name?: unknown }).name === this.name;
   }
 }
 

@@ -4,29 +4,45 @@
 
 // Hooks and observability building blocks.
 export { type Hook, HookDispatcher, type HookDispatcherOptions, type HookStats } from './cluster/hooks.js';
-// Events delivered to hooks, derived from committed cluster-state transitions.
-export type {
-  ChangeReason,
-  ClusterEvent,
-  ClusterEventMap,
-  ClusterEventType,
-  CustomDataChangeEvent,
-  NodeJoinEvent,
-  NodeLeaveEvent,
-  NodeRejoinEvent,
-  NodeUpdateEvent,
-  PartitionChangeEvent,
-  PartitionDropEvent,
-  PartitionPromoteEvent,
-  RebalanceCompleteEvent,
-  RebalanceStartEvent,
-  RebalanceTrigger,
-} from './cluster/state/index.js';
+// The ClusterKit node: the class applications use, its options, data types, hooks and events.
+export {
+  type ChangeReason,
+  type ClusterConfigSummary,
+  type ClusterHealthEvent,
+  type ClusterHealthStatus,
+  type ClusterInfo,
+  ClusterKit,
+  type ClusterKitEventName,
+  type ClusterKitEvents,
+  type ClusterKitOptions,
+  type CustomDataChangeEvent,
+  DEFAULT_CLUSTER_NAME,
+  DEFAULT_HEALTH_CHECK,
+  DEFAULT_MAX_VOTERS,
+  type HealthCheckOptions,
+  type HealthStatus,
+  type LeaveReason,
+  type Metrics,
+  type Node,
+  type NodeJoinEvent,
+  type NodeLeaveEvent,
+  type NodeRejoinEvent,
+  type NodeUpdateEvent,
+  type Partition,
+  type PartitionChangeEvent,
+  type PartitionDropEvent,
+  type PartitionPromoteEvent,
+  type RaftTuning,
+  type RebalanceCompleteEvent,
+  type RebalanceCompleteHook,
+  type RebalanceStartEvent,
+  type RebalanceTrigger,
+  type ServiceNode,
+} from './cluster/index.js';
 export {
   type ClusterConfig,
   type DepartedRecord,
   LEAVE_REASONS,
-  type LeaveReason,
   MAX_CUSTOM_DATA_BYTES,
   MAX_CUSTOM_KEY_LENGTH,
   MAX_CUSTOM_KEYS,
@@ -44,6 +60,19 @@ export {
   StorageCorruptError,
   TimeoutError,
 } from './errors.js';
+// The HTTP API, for embedding a node's API in another server or serving a custom NodeApi.
+export {
+  type Access,
+  type AuthDecision,
+  type Authorize,
+  type ClusterKitHttpServer,
+  createHttpHandler,
+  createHttpServer,
+  type HttpHandler,
+  type HttpHandlerOptions,
+  type HttpServerOptions,
+  type NodeApi,
+} from './http/index.js';
 export { Counter, Gauge, Histogram, type Labels, MetricsRegistry } from './metrics/registry.js';
 // Partitioning: key → partition → primary + replicas.
 export {

@@ -25,3 +25,18 @@ describe('errors', () => {
     expect(new Error('plain') instanceof ClusterKitError).toBe(false);
   });
 });
+
+describe('instanceof on subclasses', () => {
+  it('does not confuse one subclass with another', async () => {
+    const { TimeoutError, ShuttingDownError } = await import('../src/index.js');
+    const notLeader = new NotLeaderError('n1');
+    expect(notLeader instanceof NotLeaderError).toBe(true);
+    expect(notLeader instanceof ClusterKitError).toBe(true);
+    expect(notLeader instanceof TimeoutError).toBe(false);
+    expect(new ClusterKitError('ERR_INTERNAL', 'x') instanceof NotLeaderError).toBe(false);
+    expect(new ShuttingDownError() instanceof InvalidArgumentError).toBe(false);
+    const foreign = Object.assign(new Error('x'), { name: 'NotLeaderError', [Symbol.for('clusterkit.error')]: true });
+    expect(foreign instanceof NotLeaderError).toBe(true);
+    expect(foreign instanceof TimeoutError).toBe(false);
+  });
+});
