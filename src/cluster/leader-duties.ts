@@ -1,0 +1,330 @@
+/**
+ * What only the Raft leader does, on a short periodic tick:
+ *
+ * 1. after winning an election, a `rebalance` (reason `leader_change`) so that placement work a previous leader
+ *    could not finish is redone (a rebalance that moves nothing changes nothing);
+ * 2. liveness (liveness.ts): a dead member is removed (state `nodeLeave`, reason `health_check_failure`, with
+ *    when it was last seen; then Raft removal), its partitions reassigned in the same command;
+ * 3. Raft configuration follows the cluster state: members missing from Raft are added as non-voters, Raft
+ *    members that left the state are removed;
+ * 4. voters: up to `maxVoters` healthy members vote, the others are non-voters; when a voter goes, a healthy,
+ *    caught-up non-voter is promoted, so quorum survives churn;
+ * 5. the cluster health record (health.ts) is rewritten when the set of unhealthy members changes.
+ *
+ * One action per tick at most, each finishing before the next starts, so the duties never pile up work behind a
+ * slow commit. A failed action is logged and retried on a later tick. Everything is level-triggered (compares the
+ * desired with the actual state), so a new leader simply picks up where the old one stopped.
+ */
+import type { RaftStatus } from '../raft/api.js';
+import type { Clock, Scheduler, TimerHandle } from '../util/io.js';
+import { errorFields, type Logger } from '../util/logger.js';
+import { decodeHealthRecord, encodeHealthRecord, HEALTH_KEY, sameIds } from './health.js';
+import { LivenessTracker } from './liveness.js';
+import type { ResolvedHealthCheck } from './options.js';
+import type { RaftMembership } from './raft-membership.js';
+import type { ApplyOk, ClusterCommand, ClusterStateView } from './state/index.js';
+
+export interface DutyHost {
+  readonly nodeId: string;
+  readonly state: ClusterStateView;
+  raftStatus(): RaftStatus | null;
+  propose(command: ClusterCommand): Promise<ApplyOk>;
+  readonly membership: RaftMembership;
+  readonly pendingJoins: ReadonlySet<string>;
+  readonly health: ResolvedHealthCheck;
+  /** The cluster's maxVoters (replicated), or the node's option before bootstrap. */
+  maxVoters(): number;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly wallClock: () => number;
+  readonly logger: Logger;
+  readonly heartbeatMs: number;
+}
+
+/** How long a Raft member absent from the state (and not known to have left) is kept before removal, ms. */
+const ORPHAN_GRACE_MS = 5000;
+/** Entries a non-voter may lag behind the leader's log and still be promoted (below the engine's own limit). */
+const PROMOTE_LAG = 64;
+/** How long an outage counts for a restarted node's offline time, ms. */
+const OUTAGE_MEMORY_MS = 10 * 60_000;
+
+export class LeaderDuties {
+  readonly #host: DutyHost;
+  readonly tracker: LivenessTracker;
+  readonly #periodMs: number;
+  readonly #departedGraceMs: number;
+  #timer: TimerHandle | null = null;
+  #stopped = false;
+  #leading = false;
+  #leaderSince = 0;
+  #busy = false;
+  #needRebalance = false;
+  #retryAt = 0;
+  #failures = 0;
+  readonly #orphanSince = new Map<string, number>();
+  /** Removals done by this leader (tests and metrics). */
+  removals = 0;
+
+  constructor(host: DutyHost) {
+    this.#host = host;
+    const h = host.health;
+    this.#periodMs = Math.max(20, Math.min(250, Math.floor(h.interval / 3)));
+    this.#departedGraceMs = Math.max(500, 5 * host.heartbeatMs);
+    this.tracker = new LivenessTracker({
+      unhealthyAfterMs: h.timeout,
+      deadAfterMs: Math.max(h.interval * h.failureThreshold, h.timeout),
+      gapMs: Math.max(3 * host.heartbeatMs, 100),
+      stallHoldMs: Math.max(200, 4 * host.heartbeatMs),
+      periodMs: this.#periodMs,
+    });
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  start(): void {
+    this.#schedule();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#timer = null;
+  }
+
+  /** Monotonic → wall-clock ms. */
+  toWall(mono: number): number {
+    return this.#host.wallClock() - (this.#host.clock.now() - mono);
+  }
+
+  /** Whether this leader hears from `id` now (false when not leading or not tracked). */
+  isReachable(id: string): boolean {
+    if (id === this.#host.nodeId) return true;
+    return this.#leading && this.tracker.get(id)?.healthy === true;
+  }
+
+  /** Wall-clock ms `id` was last heard from before its latest outage; now when no outage was seen. */
+  lastSeenBeforeOutage(id: string): number {
+    const mono = this.tracker.lastSeenBeforeOutage(id, OUTAGE_MEMORY_MS);
+    return mono === undefined ? this.#host.wallClock() : Math.floor(this.toWall(mono));
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = this.#host.scheduler.setTimeout(() => this.#tick(), this.#periodMs);
+  }
+
+  #tick(): void {
+    this.#timer = null;
+    try {
+      this.#evaluate();
+    } catch (err) {
+      this.#host.logger.error({ ...errorFields(err) }, 'leader duties failed');
+    }
+    this.#schedule();
+  }
+
+  #evaluate(): void {
+    const h = this.#host;
+    const st = h.raftStatus();
+    const now = h.clock.now();
+    if (st === null || st.role !== 'leader') {
+      if (this.#leading) {
+        this.#leading = false;
+        this.tracker.reset();
+        this.#orphanSince.clear();
+      }
+      return;
+    }
+    if (!this.#leading) {
+      this.#leading = true;
+      this.#leaderSince = now;
+      this.#needRebalance = true;
+      this.#retryAt = 0;
+      this.#failures = 0;
+      this.tracker.reset();
+    }
+    const progress = new Map(st.progress.map((p) => [p.id, p.lastContactMs]));
+    const contacts = new Map<string, number>();
+    const inRaft = new Set(st.config.members.map((m) => m.id));
+    // A member not in the Raft configuration yet (its addition is queued or being retried) cannot answer the
+    // leader: it is only timed from when it is added.
+    for (const n of h.state.nodes()) {
+      if (n.id !== h.nodeId) contacts.set(n.id, inRaft.has(n.id) ? (progress.get(n.id) ?? -1) : 0);
+    }
+    // Raft members outside the state (leaving, or joining elsewhere) are tracked too: their removal depends on it.
+    for (const m of st.config.members)
+      if (m.id !== h.nodeId && !contacts.has(m.id)) contacts.set(m.id, progress.get(m.id) ?? -1);
+    this.tracker.update(now, contacts);
+    if (!h.state.bootstrapped || this.#busy || now < this.#retryAt) return;
+    this.#busy = true;
+    void this.#act(st, now)
+      .then(
+        () => {
+          this.#failures = 0;
+        },
+        (err: unknown) => {
+          this.#failures++;
+          // Back off a little on repeated failures (lost leadership, slow commits) instead of hammering.
+          this.#retryAt = h.clock.now() + Math.min(2000, 50 * 2 ** Math.min(this.#failures, 6));
+          h.logger.warn({ ...errorFields(err) }, 'leader duty failed; will retry');
+        },
+      )
+      .finally(() => {
+        this.#busy = false;
+      });
+  }
+
+  async #act(st: RaftStatus, now: number): Promise<void> {
+    const h = this.#host;
+    if (this.#needRebalance) {
+      await h.propose({ type: 'rebalance', at: h.wallClock(), reason: 'leader_change', requestedBy: h.nodeId });
+      this.#needRebalance = false;
+      return;
+    }
+    if (h.health.enabled && (await this.#removeDead())) return;
+    if (h.membership.busy) return;
+    if (await this.#reconcile(st, now)) return;
+    if (await this.#balanceVoters(st)) return;
+    if (h.health.enabled && now - this.#leaderSince >= h.health.timeout) await this.#publishHealth();
+  }
+
+  /** Removes one dead member; true when it did something. */
+  async #removeDead(): Promise<boolean> {
+    const h = this.#host;
+    if (this.tracker.holding) return false;
+    const others = h.state.nodes().filter((n) => n.id !== h.nodeId);
+    const dead = others
+      .filter((n) => !h.pendingJoins.has(n.id))
+      .map((n) => ({ node: n, live: this.tracker.get(n.id) }))
+      .filter((x) => x.live?.dead === true)
+      .sort((a, b) => b.live!.silenceMs - a.live!.silenceMs);
+    const victim = dead[0];
+    if (victim === undefined) return false;
+    if (others.length >= 3 && dead.length * 2 > others.length) {
+      // Most of the cluster looking dead at once says more about this leader than about them: wait (and log).
+      h.logger.warn(
+        { dead: dead.map((d) => d.node.id), members: others.length + 1 },
+        'more than half of the other members look dead at once; not removing any (a leader-side problem is likelier)',
+      );
+      return false;
+    }
+    const id = victim.node.id;
+    const lastContact = this.tracker.lastContactAt(id) ?? h.clock.now();
+    const unhealthySince = this.tracker.unhealthySince(id) ?? lastContact;
+    const at = h.wallClock();
+    h.logger.warn({ node: id, silentMs: victim.live!.silenceMs }, 'removing a dead node');
+    await h.propose({
+      type: 'nodeLeave',
+      at,
+      nodeId: id,
+      reason: 'health_check_failure',
+      incarnation: victim.node.incarnation,
+      lastSeenAt: Math.min(at, Math.floor(this.toWall(lastContact))),
+      triggeredAt: Math.min(at, Math.floor(this.toWall(unhealthySince))),
+    });
+    this.removals++;
+    if (inRaftConfig(h, id)) await h.membership.remove(id);
+    return true;
+  }
+
+  /** Makes the Raft configuration follow the state; true when it changed something. */
+  async #reconcile(st: RaftStatus, now: number): Promise<boolean> {
+    const h = this.#host;
+    const members = st.config.members;
+    for (const m of members) {
+      if (m.id === h.nodeId || h.state.hasNode(m.id) || h.pendingJoins.has(m.id)) {
+        this.#orphanSince.delete(m.id);
+        continue;
+      }
+      const since = this.#orphanSince.get(m.id) ?? now;
+      this.#orphanSince.set(m.id, since);
+      // A node that left is dropped from Raft, but a reachable one (a graceful leave) first gets a moment to learn
+      // that its own departure committed: once removed, nobody tells it anything any more. A member that is in
+      // neither the state nor the departed records gets a longer grace (it may be a join in flight elsewhere).
+      const departed = h.state.departedNode(m.id) !== undefined;
+      const reachable = this.tracker.get(m.id)?.healthy === true;
+      const grace = departed ? (reachable ? this.#departedGraceMs : 0) : ORPHAN_GRACE_MS;
+      if (now - since >= grace) {
+        h.logger.info({ node: m.id }, 'removing a raft member that is not in the cluster state');
+        await h.membership.remove(m.id);
+        this.#orphanSince.delete(m.id);
+        return true;
+      }
+    }
+    for (const n of h.state.nodes()) {
+      if (n.id === h.nodeId || h.pendingJoins.has(n.id)) continue;
+      const m = members.find((x) => x.id === n.id);
+      if (m === undefined || m.addr !== n.raftAddr) {
+        h.logger.info({ node: n.id, addr: n.raftAddr }, 'adding a cluster member to raft');
+        await h.membership.ensureMember(n.id, n.raftAddr);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Promotes or demotes one member toward min(maxVoters, members) voters; true when it did something. */
+  async #balanceVoters(st: RaftStatus): Promise<boolean> {
+    const h = this.#host;
+    const members = st.config.members;
+    const voters = members.filter((m) => m.voter);
+    const max = h.maxVoters();
+    const desired = Math.min(max, members.length);
+    // Promotions are not held back by joins in flight: until enough members vote, losing one of the few voters
+    // loses the quorum.
+    if (voters.length < desired) {
+      // Join order: the longest-standing healthy members vote first.
+      for (const n of h.state.nodes()) {
+        const m = members.find((x) => x.id === n.id);
+        if (m === undefined || m.voter || h.pendingJoins.has(n.id)) continue;
+        const live = this.tracker.get(n.id);
+        if (live === undefined || !live.healthy || !live.everHeard) continue;
+        // Only a caught-up non-voter: promoting one that lags would hold the (single) configuration change slot
+        // until it catches up, delaying joins.
+        const match = st.progress.find((p) => p.id === n.id)?.matchIndex ?? 0;
+        if (match + PROMOTE_LAG < st.lastIndex) continue;
+        h.logger.info({ node: n.id, voters: voters.length, max }, 'promoting a non-voter');
+        await h.membership.promote(n.id);
+        return true;
+      }
+      return false;
+    }
+    if (voters.length > max) {
+      const order = h.state.nodes().map((n) => n.id);
+      const newest = voters
+        .filter((v) => v.id !== h.nodeId)
+        .sort((a, b) => order.indexOf(b.id) - order.indexOf(a.id))[0];
+      if (newest === undefined) return false;
+      h.logger.info({ node: newest.id, voters: voters.length, max }, 'demoting a voter');
+      await h.membership.demote(newest.id);
+      return true;
+    }
+    return false;
+  }
+
+  /** Writes the health record when the set of unhealthy members changed. */
+  async #publishHealth(): Promise<void> {
+    const h = this.#host;
+    const unhealthy = h.state
+      .nodes()
+      .filter((n) => n.id !== h.nodeId && this.tracker.get(n.id)?.healthy === false)
+      .map((n) => n.id)
+      .sort();
+    const current = decodeHealthRecord(h.state.getCustomData(HEALTH_KEY)?.value);
+    if (current !== undefined && sameIds(current.unhealthy, unhealthy)) return;
+    if (current === undefined && unhealthy.length === 0) return;
+    const at = h.wallClock();
+    await h.propose({
+      type: 'setCustomData',
+      at,
+      key: HEALTH_KEY,
+      value: encodeHealthRecord({ unhealthy, by: h.nodeId, at }),
+    });
+  }
+}
+
+function inRaftConfig(h: DutyHost, id: string): boolean {
+  return h.raftStatus()?.config.members.some((m) => m.id === id) === true;
+}

@@ -1,0 +1,251 @@
+/**
+ * The leader's duties on virtual time: a fake clock and scheduler, a fake Raft (configuration and follower
+ * contact under the test's control) and the real cluster state machine. No sockets, no disks, no sleeps.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeHealthRecord, HEALTH_KEY } from '../../../src/cluster/health.js';
+import { type DutyHost, LeaderDuties } from '../../../src/cluster/leader-duties.js';
+import { DEFAULT_HEALTH_CHECK } from '../../../src/cluster/options.js';
+import { RaftMembership } from '../../../src/cluster/raft-membership.js';
+import {
+  type ApplyOk,
+  type ClusterCommand,
+  ClusterStateMachine,
+  encodeCommand,
+  refusalToError,
+} from '../../../src/cluster/state/index.js';
+import type { Raft, RaftStatus } from '../../../src/raft/api.js';
+import type { Member } from '../../../src/raft/types.js';
+import type { Scheduler } from '../../../src/util/io.js';
+import { silentLogger } from '../../../src/util/logger.js';
+
+const HEALTH = { ...DEFAULT_HEALTH_CHECK, interval: 300, timeout: 600, failureThreshold: 3 }; // dead after 900 ms
+
+class World {
+  now = 0;
+  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+  readonly sm = new ClusterStateMachine();
+  index = 0;
+  members: Member[] = [{ id: 'n1', addr: 'h:1', voter: true }];
+  /** Time of the last answer from each follower (undefined: never). */
+  readonly lastAnswer = new Map<string, number>();
+  readonly changes: string[] = [];
+  readonly scheduler: Scheduler = {
+    setTimeout: (fn, ms) => {
+      const t = { at: this.now + ms, fn, cancelled: false };
+      this.timers.push(t);
+      return { cancel: () => (t.cancelled = true) };
+    },
+  };
+
+  propose = (cmd: ClusterCommand): Promise<ApplyOk> => {
+    const r = this.sm.apply(encodeCommand(cmd), ++this.index);
+    return r.ok ? Promise.resolve(r) : Promise.reject(refusalToError(r));
+  };
+
+  status(): RaftStatus {
+    return {
+      id: 'n1',
+      role: 'leader',
+      term: 2,
+      leaderId: 'n1',
+      leaderAddr: 'h:1',
+      commitIndex: this.index,
+      appliedIndex: this.index,
+      lastIndex: this.index,
+      firstIndex: 1,
+      snapshotIndex: 0,
+      config: { members: this.members.map((m) => ({ ...m })) },
+      progress: this.members
+        .filter((m) => m.id !== 'n1')
+        .map((m) => {
+          const at = this.lastAnswer.get(m.id);
+          return {
+            id: m.id,
+            voter: m.voter,
+            matchIndex: this.index,
+            nextIndex: this.index + 1,
+            lastContactMs: at === undefined ? -1 : this.now - at,
+            inflight: 0,
+            snapshotting: false,
+          };
+        }),
+    };
+  }
+
+  raft(): Raft {
+    const change = (what: string, fn: () => void) => (): Promise<void> => {
+      this.changes.push(what);
+      fn();
+      return Promise.resolve();
+    };
+    return {
+      status: () => this.status(),
+      addMember: (id: string, addr: string) =>
+        change(`add ${id}`, () => this.members.push({ id, addr, voter: false }))(),
+      removeMember: (id: string) =>
+        change(`remove ${id}`, () => (this.members = this.members.filter((m) => m.id !== id)))(),
+      promote: (id: string) => change(`promote ${id}`, () => this.setVoter(id, true))(),
+      demote: (id: string) => change(`demote ${id}`, () => this.setVoter(id, false))(),
+    } as unknown as Raft;
+  }
+
+  setVoter(id: string, voter: boolean): void {
+    this.members = this.members.map((m) => (m.id === id ? { ...m, voter } : m));
+  }
+
+  /** Advances virtual time in steps, firing timers and letting promises settle. */
+  async advance(ms: number, step = 10): Promise<void> {
+    const end = this.now + ms;
+    while (this.now < end) {
+      this.now = Math.min(end, this.now + step);
+      const due = this.timers.filter((t) => !t.cancelled && t.at <= this.now);
+      this.timers = this.timers.filter((t) => !due.includes(t));
+      for (const t of due) t.fn();
+      for (let k = 0; k < 20; k++) await Promise.resolve();
+    }
+  }
+
+  /** Followers in `alive` answer continuously from now on. */
+  answering(alive: readonly string[]): void {
+    for (const id of alive) this.lastAnswer.set(id, this.now);
+  }
+
+  duties(maxVoters = 5): LeaderDuties {
+    const membership = new RaftMembership(() => this.raft(), this.scheduler, silentLogger, 1000);
+    const host: DutyHost = {
+      nodeId: 'n1',
+      state: this.sm.state,
+      raftStatus: () => this.status(),
+      propose: this.propose,
+      membership,
+      pendingJoins: new Set(),
+      health: HEALTH,
+      maxVoters: () => maxVoters,
+      clock: { now: () => this.now },
+      scheduler: this.scheduler,
+      wallClock: () => 1_700_000_000_000 + this.now,
+      logger: silentLogger,
+      heartbeatMs: 50,
+    };
+    return new LeaderDuties(host);
+  }
+
+  /** Bootstraps n1 and adds n2..nN to the state (and, when `inRaft`, to Raft as voters). */
+  async cluster(n: number, inRaft = true): Promise<void> {
+    const spec = (i: number) => ({
+      id: `n${i}`,
+      name: `n${i}`,
+      httpAddr: `h:${i}`,
+      raftAddr: `h:${i}`,
+      incarnation: 'x.1',
+    });
+    await this.propose({
+      type: 'bootstrap',
+      at: 1,
+      clusterId: 'c',
+      config: { clusterName: 'c', partitionCount: 16, replicationFactor: 3, maxVoters: 5 },
+      node: spec(1),
+    });
+    for (let i = 2; i <= n; i++) {
+      await this.propose({ type: 'nodeJoin', at: 1 + i, node: spec(i) });
+      if (inRaft) this.members.push({ id: `n${i}`, addr: `h:${i}`, voter: true });
+    }
+  }
+}
+
+/** Keeps `alive` answering every 50 ms for `ms`. */
+async function heartbeats(w: World, alive: readonly string[], ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 50) {
+    w.answering(alive);
+    await w.advance(50);
+  }
+}
+
+const ids = (w: World): string[] => w.sm.state.nodes().map((n) => n.id);
+
+describe('LeaderDuties', () => {
+  it('removes a silent member after interval × threshold, not before, and drops it from Raft', async () => {
+    const w = new World();
+    await w.cluster(3);
+    const d = w.duties();
+    d.start();
+    await heartbeats(w, ['n2', 'n3'], 500);
+    const lastAnswer = w.lastAnswer.get('n3')!;
+    await heartbeats(w, ['n2'], 800);
+    expect(ids(w)).toEqual(['n1', 'n2', 'n3']);
+    // Unhealthy (silent > timeout): published in the replicated health record.
+    expect(decodeHealthRecord(w.sm.state.getCustomData(HEALTH_KEY)?.value)?.unhealthy).toEqual(['n3']);
+    await heartbeats(w, ['n2'], 400);
+    expect(ids(w)).toEqual(['n1', 'n2']);
+    const departed = w.sm.state.departedNode('n3')!;
+    expect(departed.reason).toBe('health_check_failure');
+    expect(departed.lastSeenAt).toBe(1_700_000_000_000 + lastAnswer);
+    expect(w.members.map((m) => m.id)).toEqual(['n1', 'n2']);
+    expect(d.removals).toBe(1);
+    // Once it is gone, the record is healthy again.
+    await heartbeats(w, ['n2'], 300);
+    expect(decodeHealthRecord(w.sm.state.getCustomData(HEALTH_KEY)?.value)?.unhealthy).toEqual([]);
+    d.stop();
+  });
+
+  it('never removes a member it has not had the chance to hear from, and holds after its own stall', async () => {
+    const w = new World();
+    await w.cluster(3);
+    const d = w.duties();
+    d.start();
+    // Nobody has answered yet (a new leader): the grace period runs from when tracking started.
+    await w.advance(850);
+    expect(ids(w)).toHaveLength(3);
+    await heartbeats(w, ['n2', 'n3'], 300);
+    // The leader's own loop stalls 5 s: everyone looks silent, which says nothing about them.
+    w.now += 5000;
+    await w.advance(60);
+    expect(d.tracker.holding).toBe(true);
+    expect(ids(w)).toHaveLength(3);
+    await heartbeats(w, ['n2', 'n3'], 600);
+    expect(ids(w)).toHaveLength(3);
+    expect(w.changes).toEqual([]);
+    d.stop();
+  });
+
+  it('does not remove anyone when most of the cluster looks dead at once', async () => {
+    const w = new World();
+    await w.cluster(5);
+    const d = w.duties();
+    d.start();
+    await heartbeats(w, ['n2', 'n3', 'n4', 'n5'], 300);
+    await heartbeats(w, ['n2'], 2000);
+    expect(ids(w)).toHaveLength(5);
+    d.stop();
+  });
+
+  it('adds state members missing from Raft as non-voters, promotes up to maxVoters, removes departed members', async () => {
+    const w = new World();
+    await w.cluster(4, false);
+    const d = w.duties(3);
+    d.start();
+    await heartbeats(w, ['n2', 'n3', 'n4'], 1000);
+    expect(w.changes.slice(0, 3)).toEqual(['add n2', 'add n3', 'add n4']);
+    expect(w.members.filter((m) => m.voter).map((m) => m.id)).toEqual(['n1', 'n2', 'n3']);
+    // A voter leaves (graceful): it is dropped from Raft once it could learn its departure, and n4 promoted.
+    await w.propose({ type: 'nodeLeave', at: 10, nodeId: 'n2', reason: 'graceful_shutdown' });
+    await heartbeats(w, ['n2', 'n3', 'n4'], 1500);
+    expect(w.members.map((m) => m.id)).toEqual(['n1', 'n3', 'n4']);
+    expect(w.members.every((m) => m.voter)).toBe(true);
+    expect(w.changes).toEqual(['add n2', 'add n3', 'add n4', 'promote n2', 'promote n3', 'remove n2', 'promote n4']);
+    d.stop();
+  });
+
+  it('proposes a rebalance once per leadership (a no-op when placement already matches)', async () => {
+    const w = new World();
+    await w.cluster(2);
+    const before = w.index;
+    const d = w.duties();
+    d.start();
+    await heartbeats(w, ['n2'], 300);
+    expect(w.index).toBe(before + 1);
+    expect(w.sm.state.counters.rebalances).toBe(2); // bootstrap + join: the leader_change rebalance moved nothing
+    d.stop();
+  });
+});
