@@ -29,8 +29,8 @@ export class NodeProc {
   #stderr = '';
   #nextId = 1;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  #started: { resolve: () => void; reject: (e: Error) => void } | undefined;
-  #booted: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  #started: Waiter | undefined;
+  #booted: Waiter | undefined;
   #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   constructor(
@@ -77,48 +77,26 @@ export class NodeProc {
 
   /** Resolves once the process has loaded its modules. */
   booted(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`node ${this.id} did not boot within ${timeoutMs} ms${this.stderrTail()}`)),
-        timeoutMs,
-      );
-      this.#booted = {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-    });
+    return waitFor(
+      timeoutMs,
+      () => `node ${this.id} did not boot within ${timeoutMs} ms${this.stderrTail()}`,
+      (w) => {
+        this.#booted = w;
+      },
+    );
   }
 
   /** Starts the node; resolves once its start() resolved, rejects with the node's error if it failed. */
   start(joinAddr?: readonly string[], timeoutMs = 30_000): Promise<void> {
-    const done = this.#whenStarted(timeoutMs);
+    const done = waitFor(
+      timeoutMs,
+      () => `node ${this.id} did not start within ${timeoutMs} ms${this.stderrTail()}`,
+      (w) => {
+        this.#started = w;
+      },
+    );
     this.child.send(joinAddr === undefined ? { type: 'start' } : { type: 'start', joinAddr });
     return done;
-  }
-
-  #whenStarted(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`node ${this.id} did not start within ${timeoutMs} ms${this.stderrTail()}`)),
-        timeoutMs,
-      );
-      this.#started = {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-    });
   }
 
   request<T>(op: Op, ...args: unknown[]): Promise<T> {
@@ -329,4 +307,23 @@ export class ProcCluster {
     this.#waiters = [];
     for (const f of w) f();
   }
+}
+
+type Waiter = { resolve: () => void; reject: (e: Error) => void };
+
+/** A promise settled through the waiter handed to `register`, rejected with `message()` after `timeoutMs`. */
+function waitFor(timeoutMs: number, message: () => string, register: (w: Waiter) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message())), timeoutMs);
+    register({
+      resolve: () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    });
+  });
 }
