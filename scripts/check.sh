@@ -36,6 +36,7 @@ step build npx tsc -p tsconfig.build.json
 step cli node dist/cli/main.js locate user:1 --partitions 64
 step package npx publint --strict
 step types npx attw --pack . --profile esm-only
+step apidocs npx typedoc --emit none
 
 # The tests step counts its own tests; replace the single step count with the real test counts.
 tests_passed=0

@@ -37,6 +37,7 @@ export {
   type RebalanceCompleteHook,
   type RebalanceStartEvent,
   type RebalanceTrigger,
+  type ResolvedHealthCheck,
   type ServiceNode,
 } from './cluster/index.js';
 export {
@@ -64,6 +65,29 @@ export {
 export {
   type Access,
   type AuthDecision,
+  type CallOptions,
+  type ClusterConfigInfo,
+  type ClusterView,
+  type ConsensusStatus,
+  type CustomDataItem,
+  type DeleteCustomDataOutcome,
+  type DeleteCustomDataRequest,
+  type HealthCheckResult,
+  type HealthInfo,
+  type HttpStats,
+  type JoinOutcome,
+  type JoinRequest,
+  type LeaderInfo,
+  type NodeHealthStatus,
+  type NodeInfo,
+  type NodeRaftRole,
+  type RebalanceOutcome,
+  type RebalanceRequest,
+  type RemoveNodeOutcome,
+  type RemoveNodeRequest,
+  type SelfInfo,
+  type SetCustomDataOutcome,
+  type SetCustomDataRequest,
   type Authorize,
   type ClusterKitHttpServer,
   createHttpHandler,
@@ -73,7 +97,7 @@ export {
   type HttpServerOptions,
   type NodeApi,
 } from './http/index.js';
-export { Counter, Gauge, Histogram, type Labels, MetricsRegistry } from './metrics/registry.js';
+export { Counter, type Family, Gauge, Histogram, type Labels, MetricsRegistry } from './metrics/registry.js';
 // Partitioning: key → partition → primary + replicas.
 export {
   computePlacement,
@@ -102,14 +126,20 @@ export {
 } from './partitioning/index.js';
 // Raft: a reusable consensus engine with pluggable storage and transport.
 export {
+  type AppendEntries,
+  type AppendEntriesResponse,
   type Configuration,
   decodeConfiguration,
   type Entry,
   EntryType,
   encodeConfiguration,
   type FollowerProgress,
+  type ForwardPropose,
+  type ForwardProposeResponse,
   type HardState,
   type HistogramSnapshot,
+  type InstallSnapshot,
+  type InstallSnapshotResponse,
   type LogStore,
   type Member as RaftMember,
   MemoryLogStore,
@@ -127,11 +157,16 @@ export {
   type RaftRole,
   type RaftStatus,
   type RaftTimings,
+  type ReadIndexRequest,
+  type ReadIndexResponse,
+  type RequestVote,
+  type RequestVoteResponse,
   type Snapshot,
   type SnapshotMeta,
   type SnapshotStore,
   type StableStore,
   type StateMachine,
+  type TimeoutNow,
   type Transport,
 } from './raft/index.js';
 export { type FileStores, type FileStoresOptions, openFileStores } from './raft/storage/file-stores.js';

@@ -78,6 +78,7 @@ function toBytes(value: unknown): Uint8Array {
   return bytes;
 }
 
+/** @internal Test seams; not part of the public API. */
 export interface ClusterKitInternals {
   /** Join transport override (tests). */
   readonly post?: PostJson;

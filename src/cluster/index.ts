@@ -10,6 +10,7 @@ export {
   DEFAULT_MAX_VOTERS,
   type HealthCheckOptions,
   type RaftTuning,
+  type ResolvedHealthCheck,
 } from './options.js';
 export type {
   ChangeReason,

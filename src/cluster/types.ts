@@ -5,11 +5,17 @@
 import type { PartitionChangeEvent } from './events.js';
 import type { ClusterHealthEvent, ClusterHealthStatus } from './health.js';
 import type {
-  ClusterEventMap,
   CustomDataChangeEvent,
+  NodeJoinEvent,
+  NodeLeaveEvent,
   NodeRecord,
+  NodeRejoinEvent,
+  NodeUpdateEvent,
+  PartitionDropEvent,
+  PartitionPromoteEvent,
   PlacementStrategy,
   RebalanceCompleteEvent,
+  RebalanceStartEvent,
 } from './state/index.js';
 
 /** A member of the cluster (frozen). `httpAddr` is the Go original's `ip`: the address to reach its API. */
@@ -108,12 +114,20 @@ export interface ServiceNode {
 }
 
 /** Every event the hooks can receive, by name. */
-export type ClusterKitEvents = Omit<ClusterEventMap, 'customDataChange' | 'partitionChange'> & {
+export interface ClusterKitEvents {
+  readonly nodeJoin: NodeJoinEvent;
+  readonly nodeRejoin: NodeRejoinEvent;
+  readonly nodeLeave: NodeLeaveEvent;
+  readonly nodeUpdate: NodeUpdateEvent;
+  readonly rebalanceStart: RebalanceStartEvent;
   /** A node gains a copy (`needsCopy`), or a replica becomes primary (`needsCopy: false`). */
   readonly partitionChange: PartitionChangeEvent;
+  readonly partitionPromote: PartitionPromoteEvent;
+  readonly partitionDrop: PartitionDropEvent;
+  readonly rebalanceComplete: RebalanceCompleteEvent;
   readonly customDataChange: CustomDataChangeEvent;
   readonly clusterHealthChange: ClusterHealthEvent;
-};
+}
 
 export type ClusterKitEventName = keyof ClusterKitEvents;
 

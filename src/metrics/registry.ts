@@ -5,7 +5,8 @@
 
 export type Labels = Readonly<Record<string, string>>;
 
-interface Family {
+/** What every metric kind renders: its name, help, type and its Prometheus text lines. */
+export interface Family {
   readonly name: string;
   readonly help: string;
   readonly type: 'counter' | 'gauge' | 'histogram';
