@@ -1,14 +1,27 @@
 /**
  * The `clusterkit` command line. Sub-commands live in ./commands, one module each; this file only dispatches,
- * prints help and version, and turns errors into one-line messages and exit codes.
+ * prints help and version, and turns errors into one-line messages and exit codes (command.ts).
  */
-import { ClusterKitError } from '../errors.js';
-import { type Command, ExitCode } from './command.js';
+import { type Command, EXIT_CODES_HELP, ExitCode, exitCodeFor } from './command.js';
+import { agentCommand } from './commands/agent.js';
+import { dataCommand } from './commands/data.js';
 import { locateCommand } from './commands/locate.js';
-import { createOutput } from './output.js';
+import { partitionsCommand } from './commands/partitions.js';
+import { rebalanceCommand } from './commands/rebalance.js';
+import { removeCommand } from './commands/remove.js';
+import { statusCommand } from './commands/status.js';
+import { type CliIo, createOutput, type Output, processIo } from './output.js';
 import { packageVersion } from './version.js';
 
-const commands: readonly Command[] = [locateCommand];
+export const commands: readonly Command[] = [
+  agentCommand,
+  statusCommand,
+  partitionsCommand,
+  locateCommand,
+  rebalanceCommand,
+  removeCommand,
+  dataCommand,
+];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -20,30 +33,38 @@ function mainHelp(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Global options:',
-    '  --json      print machine-readable JSON',
-    '  --help, -h  show help (also: clusterkit <command> --help)',
-    '  --version   print the version',
+    'Common options:',
+    '  --addr <host:port>  the node to ask, any member (default 127.0.0.1:8080; env CLUSTERKIT_ADDR)',
+    '  --token, --tls, --ca, --cert, --key, --timeout: see clusterkit <command> --help',
+    '  --json              print machine-readable JSON',
+    '  --help, -h          show help (also: clusterkit <command> --help)',
+    '  --version           print the version',
     '',
     'Examples:',
-    '  clusterkit locate user:123',
-    '  clusterkit locate user:123 --nodes node-1,node-2,node-3 --json',
+    '  clusterkit agent --node-id node-1 --http-addr 127.0.0.1:8080',
+    '  clusterkit agent --node-id node-2 --http-addr 127.0.0.1:8081 --join-addr 127.0.0.1:8080',
+    '  clusterkit status',
+    '  clusterkit locate user:123 --addr 127.0.0.1:8081',
+    '  clusterkit data set feature-x on && clusterkit data get feature-x',
     '',
-    'Exit codes: 0 success, 1 the command failed, 2 bad command line.',
+    EXIT_CODES_HELP,
   ].join('\n');
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const json = argv.includes('--json');
-  const out = createOutput(json);
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const out = createOutput(argv.includes('--json'), io);
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     const topic = first === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
-    process.stdout.write(`${topic?.help ?? mainHelp()}\n`);
+    if (first === 'help' && rest[0] !== undefined && topic === undefined) {
+      out.error(`unknown command ${JSON.stringify(rest[0])}; run 'clusterkit --help' for the list`);
+      return ExitCode.Usage;
+    }
+    io.stdout.write(`${topic?.help ?? mainHelp()}\n`);
     return ExitCode.Ok;
   }
   if (first === '--version' || first === '-v') {
-    process.stdout.write(`${packageVersion()}\n`);
+    io.stdout.write(`${packageVersion()}\n`);
     return ExitCode.Ok;
   }
   const command = commands.find((c) => c.name === first);
@@ -51,8 +72,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     out.error(`unknown command ${JSON.stringify(first)}; run 'clusterkit --help' for the list`);
     return ExitCode.Usage;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${command.help}\n`);
+  // Options after `--` are arguments (a key may be "--help").
+  const dashdash = rest.indexOf('--');
+  const options = dashdash < 0 ? rest : rest.slice(0, dashdash);
+  if (options.includes('--help') || options.includes('-h')) {
+    io.stdout.write(`${command.help}\n`);
     return ExitCode.Ok;
   }
   try {
@@ -62,17 +86,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-function reportError(error: unknown, out: ReturnType<typeof createOutput>): number {
-  if (error instanceof ClusterKitError) {
-    out.error(error.message);
-    return error.code === 'ERR_INVALID_ARGUMENT' ? ExitCode.Usage : ExitCode.Failure;
-  }
-  // parseArgs throws TypeErrors with codes such as ERR_PARSE_ARGS_UNKNOWN_OPTION for a bad command line.
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-    out.error((error as Error).message);
-    return ExitCode.Usage;
-  }
+function reportError(error: unknown, out: Output): number {
   out.error(error instanceof Error ? error.message : String(error));
-  return ExitCode.Failure;
+  return exitCodeFor(error);
 }
