@@ -65,19 +65,31 @@ export {
 export {
   type Access,
   type AuthDecision,
+  type Authorize,
   type CallOptions,
   type ClusterConfigInfo,
+  type ClusterEventEntry,
+  type ClusterKitHttpServer,
   type ClusterView,
   type ConsensusStatus,
   type CustomDataItem,
+  createHttpHandler,
+  createHttpServer,
   type DeleteCustomDataOutcome,
   type DeleteCustomDataRequest,
+  type EventFeed,
+  type EventPage,
+  type EventSubscriber,
   type HealthCheckResult,
   type HealthInfo,
+  type HttpHandler,
+  type HttpHandlerOptions,
+  type HttpServerOptions,
   type HttpStats,
   type JoinOutcome,
   type JoinRequest,
   type LeaderInfo,
+  type NodeApi,
   type NodeHealthStatus,
   type NodeInfo,
   type NodeRaftRole,
@@ -88,14 +100,6 @@ export {
   type SelfInfo,
   type SetCustomDataOutcome,
   type SetCustomDataRequest,
-  type Authorize,
-  type ClusterKitHttpServer,
-  createHttpHandler,
-  createHttpServer,
-  type HttpHandler,
-  type HttpHandlerOptions,
-  type HttpServerOptions,
-  type NodeApi,
 } from './http/index.js';
 export { Counter, type Family, Gauge, Histogram, type Labels, MetricsRegistry } from './metrics/registry.js';
 // Partitioning: key → partition → primary + replicas.
@@ -181,11 +185,13 @@ export { FileSnapshotStore, type FileSnapshotStoreOptions } from './raft/storage
 export { FileStableStore, type FileStableStoreOptions } from './raft/storage/stable-file.js';
 export { DEFAULT_SEGMENT_BYTES, WalLogStore, type WalOptions } from './raft/storage/wal/wal.js';
 export {
+  type AuthConnection,
   DEFAULT_MAX_FRAME_BYTES,
   listenShared,
   type PeerStats,
   PROTOCOL_VERSION,
   RAFT_PREAMBLE,
+  type RaftAuthenticator,
   type RaftConnectionHandler,
   SharedListener,
   type SharedListenerOptions,
@@ -193,6 +199,21 @@ export {
   TcpTransport,
   type TcpTransportOptions,
   type TcpTransportStats,
+  type TransportTls,
 } from './raft/transport/index.js';
+// Security: membership proof (secret or client certificates), TLS with reload, tokens, limits.
+export {
+  type ClientCertMode,
+  ClusterSecret,
+  DEFAULT_LIMITS,
+  type LimitsOptions,
+  type RateOptions,
+  type ResolvedLimits,
+  type SecurityOptions,
+  SIGNATURE_HEADERS,
+  signRequest,
+  type TlsOptions,
+  type TlsReloadResult,
+} from './security/index.js';
 export type { Clock, Random, Scheduler, TimerHandle } from './util/io.js';
 export { type Logger, silentLogger } from './util/logger.js';

@@ -17,6 +17,7 @@
 import { ClusterKitError, InvalidArgumentError, ShuttingDownError } from '../errors.js';
 import type { NodeApi } from '../http/api.js';
 import type { PartitionAssignment, PartitionTable } from '../partitioning/index.js';
+import type { TlsReloadResult } from '../security/node-security.js';
 import { describe } from '../util/assert.js';
 import { NodeCore } from './core.js';
 import { RESERVED_KEY_PREFIX } from './health.js';
@@ -97,7 +98,7 @@ export class ClusterKit {
   /** Validates the options (throws InvalidArgumentError); starts nothing. */
   constructor(options: ClusterKitOptions, internals: ClusterKitInternals = {}) {
     this.#core = new NodeCore(resolveOptions(options), internals.post === undefined ? {} : { post: internals.post });
-    this.#api = new HttpAdapter(this, this.#core);
+    this.#api = new HttpAdapter(this, this.#core, { setCustomData: (key, value) => this.#setCustomData(key, value) });
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -114,6 +115,16 @@ export class ClusterKit {
     if (this.#started) throw new InvalidArgumentError('start() may only be called once');
     this.#started = true;
     await this.#core.start(this.#api);
+  }
+
+  /**
+   * Re-reads the TLS certificate, key and CA files (the `tls` option) and uses them for every connection made from
+   * now on, HTTP and Raft, accepted and dialled; open connections keep theirs. Rejects with ERR_INVALID_ARGUMENT,
+   * changing nothing, when the new files are unusable (a key that does not match its certificate) or when the node
+   * has no TLS (or is not started). An agent typically calls it on SIGHUP; `tls.watchIntervalMs` reloads by itself.
+   */
+  reloadTls(): Promise<TlsReloadResult> {
+    return this.#core.security.reloadTls();
   }
 
   /** Stops this node without leaving: the cluster sees it as failed (and removes it after the health checks). */
@@ -395,13 +406,18 @@ export class ClusterKit {
 
   /** Stores `value` (at most 1 MiB) under `key`, cluster-wide; resolves with the key's new revision once applied here. */
   async setCustomData(key: string, value: Uint8Array | string): Promise<number> {
+    return (await this.#setCustomData(key, value)).revision;
+  }
+
+  /** The write and what the committed command found: whether the key existed before it (not a local guess). */
+  async #setCustomData(key: string, value: Uint8Array | string): Promise<{ revision: number; existed: boolean }> {
     checkKey(key);
     const core = this.#core;
     const r = await this.#track(
       'setCustomData',
       core.propose({ type: 'setCustomData', at: core.o.wallClock(), key, value: toBytes(value) }),
     );
-    return r.keyRevision ?? 0;
+    return { revision: r.keyRevision ?? 0, existed: r.existed ?? false };
   }
 
   /** A copy of the value (local read), or undefined when absent. */

@@ -21,9 +21,11 @@ import type { RaftStatus } from '../raft/api.js';
 import { RaftNode } from '../raft/node.js';
 import { type FileStores, openFileStores } from '../raft/storage/file-stores.js';
 import { listenShared, type SharedListener, TcpTransport } from '../raft/transport/index.js';
+import { NodeSecurity } from '../security/node-security.js';
 import type { TimerHandle } from '../util/io.js';
 import { errorFields, type Logger } from '../util/logger.js';
 import { DataDir } from './data-dir.js';
+import { EventLog } from './event-log.js';
 import { toPublicEvents } from './events.js';
 import {
   assessClusterHealth,
@@ -34,7 +36,7 @@ import {
   RESERVED_KEY_PREFIX,
 } from './health.js';
 import { HookDispatcher } from './hooks.js';
-import { JoinCoordinator, type PostJson, postJson } from './join.js';
+import { JoinCoordinator, type PostJson } from './join.js';
 import { LeaderDuties } from './leader-duties.js';
 import { MembershipAgent } from './membership.js';
 import { NodeMetrics } from './metrics.js';
@@ -59,6 +61,11 @@ const PROGRESS_DEBOUNCE_MS = 50;
 /** How often a running node records that it is alive (its offline time after a crash is measured from it), ms. */
 const ALIVE_SAVE_MS = 2000;
 
+/** The engine's tick for a heartbeat interval: half of it, between 10 and 25 ms. */
+function defaultTickMs(heartbeatMs: number | undefined): number {
+  return Math.max(10, Math.min(25, Math.floor((heartbeatMs ?? 50) / 2)));
+}
+
 export interface CoreOptions {
   /** Injected join transport (tests). */
   readonly post?: PostJson;
@@ -70,8 +77,12 @@ export class NodeCore {
   readonly hooks: HookDispatcher<ClusterKitEvents>;
   readonly machine: ClusterStateMachine;
   readonly metrics: NodeMetrics;
+  /** Recent events (what the hooks receive), for the HTTP API and the dashboard. */
+  readonly eventLog: EventLog;
   readonly pendingJoins = new Set<string>();
   readonly createdAt: number;
+  /** Secret, TLS, tokens and limits, as the transport, the listener and the HTTP server apply them. */
+  readonly security: NodeSecurity;
 
   phase: Phase = 'new';
   dataDir: DataDir | null = null;
@@ -101,6 +112,8 @@ export class NodeCore {
   readonly #health = new HealthChangeDetector();
   #stopPromise: Promise<void> | null = null;
   #stopWaiters: (() => void)[] = [];
+  /** Woken after every applied command with events (see #until). */
+  readonly #stateWaiters = new Set<() => void>();
   #opening: Promise<void> = Promise.resolve();
   #aliveSavedAt = 0;
   readonly #member: MembershipAgent;
@@ -114,11 +127,25 @@ export class NodeCore {
       logger: this.logger,
     });
     this.createdAt = options.clock.now();
+    this.security = new NodeSecurity(options.security, {
+      nodeId: options.nodeId,
+      clusterName: options.clusterName,
+      listenHost: options.listen.host,
+      logger: this.logger,
+      clock: options.clock,
+      scheduler: options.scheduler,
+      wallClock: options.wallClock,
+    });
+    this.eventLog = new EventLog({
+      // Wall-clock creation time: differs between two lives of a node (and draws nothing from the seeded random).
+      logId: options.wallClock().toString(36),
+      onError: (err) => this.logger.error({ ...errorFields(err) }, 'event stream subscriber failed; dropped'),
+    });
     this.#member = new MembershipAgent({
       o: options,
       logger: this.logger,
       state: this.machine.state,
-      post: core.post ?? postJson,
+      post: core.post ?? this.security.post(),
       advertiseAddr: () => this.advertiseAddr,
       incarnation: () => this.incarnation,
       raftStatus: () => this.raftStatus(),
@@ -191,11 +218,16 @@ export class NodeCore {
 
   async #open(api: NodeApi): Promise<void> {
     const o = this.o;
-    const dataDir = await DataDir.open(o.dataDir, o.nodeId, o.wallClock());
+    // Certificates first: a bad file fails the start before anything is opened.
+    await this.security.open();
+    const fs = o.fileSystem;
+    const dataDir = await (fs === undefined
+      ? DataDir.open(o.dataDir, o.nodeId, o.wallClock())
+      : DataDir.open(o.dataDir, o.nodeId, o.wallClock(), fs));
     this.dataDir = dataDir;
     this.#resumeIndex = dataDir.previous.lastEmittedIndex;
     this.#lastEmitted = this.#resumeIndex;
-    const stores = await openFileStores(dataDir.raftDir);
+    const stores = await openFileStores(dataDir.raftDir, fs === undefined ? {} : { fs });
     this.#stores = stores;
     for (const note of stores.recoveryNotes) this.logger.warn({ note }, 'raft storage repaired while opening');
     const blank = stores.log.lastIndex() === 0 && stores.stable.load().term === 0 && stores.snapshots.latest() === null;
@@ -205,6 +237,7 @@ export class NodeCore {
       scheduler: o.scheduler,
       random: o.random,
       onError: (err) => this.logger.debug({ ...errorFields(err) }, 'raft transport'),
+      ...this.security.transportOptions(),
     });
     this.#transport = transport;
     const server = createHttpServer(api, {
@@ -213,6 +246,7 @@ export class NodeCore {
       scheduler: o.scheduler,
       clock: o.clock,
       wallClock: o.wallClock,
+      ...this.security.httpOptions((id) => this.state.hasNode(id)),
     });
     this.#http = server;
     // The server never listens itself (the shared listener hands it sockets), so its closeAllConnections() does
@@ -227,7 +261,13 @@ export class NodeCore {
       raft: transport,
       http: server,
       scheduler: o.scheduler,
+      ...this.security.listenerOptions(),
     });
+    const bound = formatAddr(o.listen.host ?? '0.0.0.0', this.#listener.port);
+    for (const [i, warning] of this.security.warnings(bound).entries()) {
+      this.logger.warn({}, warning);
+      if (i === 0) process.emitWarning(warning, { code: 'CLUSTERKIT_INSECURE' });
+    }
     this.advertiseAddr = formatAddr(o.advertiseHost, o.advertisePort === 0 ? this.#listener.port : o.advertisePort);
     transport.setAdvertiseAddr(this.advertiseAddr);
     const bootstrap = blank && o.joinAddrs.length === 0;
@@ -244,7 +284,10 @@ export class NodeCore {
       scheduler: o.scheduler,
       random: o.random,
       timings: {
-        ...(r.tickMs === undefined ? {} : { tickMs: r.tickMs }),
+        // Unless told otherwise, the engine's clock ticks at half the heartbeat interval (25 ms by default) rather
+        // than every 10 ms: a tick is a timer callback on every node, the biggest part of an idle node's CPU, and
+        // no timeout of ClusterKit's (heartbeats of 50 ms, elections of 1 s) needs a finer grain.
+        tickMs: r.tickMs ?? defaultTickMs(r.heartbeatMs),
         ...(r.electionMs === undefined ? {} : { electionMs: r.electionMs }),
         ...(r.heartbeatMs === undefined ? {} : { heartbeatMs: r.heartbeatMs }),
       },
@@ -259,6 +302,15 @@ export class NodeCore {
       this.#scheduleHealth();
     });
     raft.on('config', () => this.#scheduleHealth());
+    raft.on('storage', (err) => {
+      if (err === null) this.logger.warn({}, 'raft storage writes succeed again; this node accepts writes again');
+      else {
+        this.logger.error(
+          { ...errorFields(err) },
+          'raft storage writes are failing (disk full?): this node refuses writes and retries until they succeed',
+        );
+      }
+    });
     raft.on('stopped', (err) => {
       if (err === undefined) return;
       this.fatalError = err;
@@ -289,6 +341,7 @@ export class NodeCore {
       state: this.state,
       propose: (c) => this.propose(c),
       ensureRaftMember: (id, addr) => this.#ensureRaftMember(id, addr),
+      removeRaftMember: (id) => this.membership?.remove(id) ?? Promise.reject(new ShuttingDownError()),
       isLeader: () => this.raftStatus()?.role === 'leader',
       redirect: () => ({ kind: 'redirect', leader: this.leaderInfo() }),
       isReachable: (id) => this.duties?.isReachable(id) ?? false,
@@ -299,6 +352,7 @@ export class NodeCore {
         return this.duties?.lastSeenBeforeOutage(id) ?? o.wallClock();
       },
       pendingJoins: this.pendingJoins,
+      authenticatedJoins: this.security.membershipSecured,
       wallClock: o.wallClock,
       logger: this.logger,
     });
@@ -332,6 +386,10 @@ export class NodeCore {
 
   #onEvents(events: readonly ClusterEvent[], index: number): void {
     this.lastSyncAt = this.o.wallClock();
+    if (this.#stateWaiters.size > 0) {
+      for (const wake of this.#stateWaiters) wake();
+      this.#stateWaiters.clear();
+    }
     this.#scheduleHealth();
     // Replay of what the previous life of this node already emitted (log replay after a restart).
     if (index <= this.#resumeIndex) return;
@@ -357,6 +415,7 @@ export class NodeCore {
       this.eventsEmitted++;
       this.metrics.events.inc({ type: e.type });
       this.hooks.emit(e.type, e);
+      this.eventLog.record(e);
     }
     this.#lastEmitted = index;
     this.#scheduleProgress();
@@ -439,6 +498,7 @@ export class NodeCore {
       this.eventsEmitted++;
       this.metrics.events.inc({ type: event.type });
       this.hooks.emit('clusterHealthChange', event);
+      this.eventLog.record(event);
     }
   }
 
@@ -483,12 +543,21 @@ export class NodeCore {
     });
   }
 
-  /** Polls `cond` every 20 ms until true or `timeoutMs` passed (never rejects). */
+  /**
+   * Waits until `cond` holds or `timeoutMs` passed (never rejects). It is checked after every applied command
+   * that emitted events (a join waiting for its own admission wakes at once) and every 20 ms.
+   */
   async #until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
     const end = this.o.clock.now() + timeoutMs;
     while (!cond()) {
       if (this.o.clock.now() >= end) return false;
-      await this.#sleep(20);
+      await new Promise<void>((resolve) => {
+        this.#stateWaiters.add(resolve);
+        void this.#sleep(20).then(() => {
+          this.#stateWaiters.delete(resolve);
+          resolve();
+        });
+      });
     }
     return true;
   }
@@ -506,6 +575,9 @@ export class NodeCore {
   async #stop(): Promise<void> {
     const wasNew = this.phase === 'new';
     this.phase = 'stopping';
+    // Ends the event streams first, so their connections do not hold the HTTP server open.
+    this.eventLog.close();
+    this.security.close();
     for (const w of this.#stopWaiters.splice(0)) w();
     this.duties?.stop();
     this.#healthTimer?.cancel();

@@ -10,6 +10,7 @@ import type {
   CustomDataItem,
   DeleteCustomDataOutcome,
   DeleteCustomDataRequest,
+  EventFeed,
   HealthCheckResult,
   HealthInfo,
   JoinOutcome,
@@ -30,14 +31,21 @@ import type { ClusterKit } from './clusterkit.js';
 import type { NodeCore } from './core.js';
 import { RESERVED_KEY_PREFIX } from './health.js';
 
+/** Writes whose full committed result the HTTP API needs (ClusterKit's public methods return less). */
+export interface AdapterWrites {
+  setCustomData(key: string, value: Uint8Array): Promise<{ revision: number; existed: boolean }>;
+}
+
 export class HttpAdapter implements NodeApi {
   readonly #ck: ClusterKit;
   readonly #core: NodeCore;
+  readonly #writes: AdapterWrites;
   #viewCache: { revision: number; raftKey: string; health: string; view: ClusterView } | undefined;
 
-  constructor(ck: ClusterKit, core: NodeCore) {
+  constructor(ck: ClusterKit, core: NodeCore, writes: AdapterWrites) {
     this.#ck = ck;
     this.#core = core;
+    this.#writes = writes;
   }
 
   self(): SelfInfo {
@@ -180,6 +188,10 @@ export class HttpAdapter implements NodeApi {
     return Promise.resolve();
   }
 
+  events(): EventFeed {
+    return this.#core.eventLog;
+  }
+
   customDataKeys(): readonly string[] {
     return this.#core.userKeys();
   }
@@ -191,12 +203,14 @@ export class HttpAdapter implements NodeApi {
   }
 
   async setCustomData(request: SetCustomDataRequest, _options: CallOptions): Promise<SetCustomDataOutcome> {
-    const existed = this.#core.state.customDataRevision(request.key) !== 0;
     if (request.expectedRevision !== undefined) {
       const revision = await this.#ck.compareAndSetCustomData(request.key, request.expectedRevision, request.value);
       return { revision, created: request.expectedRevision === 0 };
     }
-    const revision = await this.#ck.setCustomData(request.key, request.value);
+    // `created` comes from the committed command: this node's own copy of the state may lag the leader, and a
+    // guess made from it before the write told clients "created" for keys that existed (found by the reliability
+    // harness: test/reliability/stale-answers.test.ts).
+    const { revision, existed } = await this.#writes.setCustomData(request.key, request.value);
     return { revision, created: !existed };
   }
 
@@ -204,8 +218,9 @@ export class HttpAdapter implements NodeApi {
     if (request.key.startsWith(RESERVED_KEY_PREFIX)) throw new InvalidArgumentError('reserved key');
     if (request.expectedRevision !== undefined) {
       if (request.expectedRevision === 0) {
-        if (this.#core.state.customDataRevision(request.key) === 0) return { existed: false };
-        throw new ClusterKitError('ERR_CONFLICT', `key ${JSON.stringify(request.key)} exists`);
+        // "Delete only if absent" is decided by the committed state, not this node's possibly stale copy.
+        await this.#ck.compareAndSetCustomData(request.key, 0, null);
+        return { existed: false };
       }
       await this.#ck.compareAndSetCustomData(request.key, request.expectedRevision, null);
       return { existed: true };

@@ -16,10 +16,17 @@
  * (measured by the leader from Raft contact) and the partitions it held, and the partition changes that follow
  * tell it what to copy (it lost whatever it kept in memory). Another process claiming the id of a live member is
  * refused with ERR_CONFLICT; one claiming the id of a member that stopped answering is told to retry (503) until
- * the health checks have removed it.
+ * the health checks have removed it. In a cluster without credentials (no secret, no client certificates), a
+ * restart claim from another address than the member's is also told to retry while the member still answers: the
+ * incarnation alone is not proof. With credentials, the HTTP layer has already checked that the joiner's own
+ * credentials name the id it claims (src/security/http-auth.ts). 401/403 answers end a join: credentials do not
+ * change by retrying.
  */
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import { ClusterKitError } from '../errors.js';
 import type { JoinOutcome, JoinRequest } from '../http/api.js';
 import { type Logger } from '../util/logger.js';
@@ -61,25 +68,61 @@ export interface HttpResponse {
   readonly body: unknown;
 }
 
-/** POSTs JSON to `http://<addr><path>`. Rejects on network failure or timeout. Injected in tests. */
+/** POSTs JSON to `http(s)://<addr><path>`. Rejects on network failure or timeout. Injected in tests. */
 export type PostJson = (addr: string, path: string, body: unknown, timeoutMs: number) => Promise<HttpResponse>;
+
+/** How a node talks to other nodes over HTTP (see src/security/node-security.ts). */
+export interface PeerRequestOptions {
+  /** Use https with this context (this node's client certificate, and the CA that verifies the server's). */
+  readonly tls?: { readonly clientContext: () => SecureContext; readonly verifyHostname?: boolean };
+  /** Headers proving who sends the request (a signature over method, path and body). */
+  readonly sign?: (method: string, path: string, body: Buffer) => Record<string, string>;
+}
 
 const MAX_RESPONSE_BYTES = 1 << 20;
 
-/** The default PostJson, on node:http (no keep-alive: joins are rare). */
-export const postJson: PostJson = (addr, path, body, timeoutMs) =>
-  new Promise((resolve, reject) => {
+/** A PostJson on node:http or node:https (no keep-alive: joins are rare). */
+export function makePostJson(options: PeerRequestOptions = {}): PostJson {
+  return (addr, path, body, timeoutMs) => postOnce(options, addr, path, body, timeoutMs);
+}
+
+/** The default PostJson: plain http, no credentials. */
+export const postJson: PostJson = makePostJson();
+
+function postOnce(
+  options: PeerRequestOptions,
+  addr: string,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
     const data = Buffer.from(JSON.stringify(body), 'utf8');
     const colon = addr.lastIndexOf(':');
     const host = addr.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-    const req = httpRequest(
+    const t = options.tls;
+    const request = t === undefined ? httpRequest : httpsRequest;
+    const req = request(
       {
         host,
         port: Number(addr.slice(colon + 1)),
         path,
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': data.length, connection: 'close' },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': data.length,
+          connection: 'close',
+          ...options.sign?.('POST', path, data),
+        },
         timeout: timeoutMs,
+        ...(t === undefined
+          ? {}
+          : {
+              agent: false,
+              secureContext: t.clientContext(),
+              ...(isIP(host) === 0 ? { servername: host } : {}),
+              ...(t.verifyHostname === false ? { checkServerIdentity: () => undefined } : {}),
+            }),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -109,6 +152,7 @@ export const postJson: PostJson = (addr, path, body, timeoutMs) =>
     req.on('error', reject);
     req.end(data);
   });
+}
 
 /** A refusal that retrying will not change: the join ends with it. */
 export class JoinRefusedError extends ClusterKitError {
@@ -207,6 +251,14 @@ export async function joinOnce(
         continue;
       }
       const { code, message } = errorOf(res);
+      if (res.status === 401 || res.status === 403) {
+        // Credentials do not change by retrying: a missing or different cluster secret, a certificate that does not
+        // name this node, an id that belongs to another member.
+        throw new JoinRefusedError(
+          'ERR_MEMBERSHIP',
+          `the cluster did not accept this node's credentials (${addr} answered ${res.status} ${code}): ${message}`,
+        );
+      }
       if (res.status === 409 || res.status === 400 || TERMINAL_CODES.has(code)) {
         throw new JoinRefusedError(
           code === 'ERR_MEMBERSHIP' || code === 'ERR_INVALID_ARGUMENT' ? code : 'ERR_CONFLICT',
@@ -243,6 +295,8 @@ export interface JoinHost {
   propose(command: ClusterCommand): Promise<ApplyOk>;
   /** Adds `id` as a Raft non-voter at `addr` (or fixes its address), serialised with other membership changes. */
   ensureRaftMember(id: string, addr: string): Promise<void>;
+  /** Removes `id` from Raft (a joiner the state refused). */
+  removeRaftMember(id: string): Promise<void>;
   /** Whether this node is the Raft leader now. */
   isLeader(): boolean;
   /** The leader as this node knows it, for redirects. */
@@ -253,6 +307,12 @@ export interface JoinHost {
   lastSeenBeforeOutage(id: string): number;
   /** Ids whose join is being processed: leader duties leave their Raft membership alone meanwhile. */
   readonly pendingJoins: Set<string>;
+  /**
+   * True when every join over HTTP carries the joining node's own credentials (a cluster secret or client
+   * certificates: the HTTP layer checked that the claimed id is theirs). False in an open cluster, where a restart
+   * claim is only believed from the member's own address, or once the member stopped answering.
+   */
+  readonly authenticatedJoins?: boolean;
   readonly wallClock: () => number;
   readonly logger: Logger;
 }
@@ -355,6 +415,21 @@ export class JoinCoordinator {
             { retriable: true },
           );
         }
+        if (
+          h.authenticatedJoins !== true &&
+          request.remoteAddress !== undefined &&
+          (present.httpAddr !== spec.httpAddr || present.raftAddr !== spec.raftAddr) &&
+          h.isReachable(r.id)
+        ) {
+          // Without credentials, anyone who learnt the member's incarnation could claim to be its restart. A real
+          // restart elsewhere (a new IP) gets in once the old address stops answering: it is told to retry.
+          throw new ClusterKitError(
+            'ERR_UNAVAILABLE',
+            `node id ${JSON.stringify(r.id)} belongs to a live member at ${present.httpAddr}; a restart of it from ` +
+              `another address (${spec.httpAddr}) is accepted once that member stops answering`,
+            { retriable: true },
+          );
+        }
         // The same node, restarted from its own disk: it lost what it held in memory. Record its departure,
         // then admit it again, so the cluster (and the node itself) sees a rejoin with its real offline time.
         const lastSeenAt = Math.min(h.lastSeenBeforeOutage(r.id), receivedAt);
@@ -370,6 +445,10 @@ export class JoinCoordinator {
         });
       }
       const current = h.state.node(r.id);
+      // The Raft membership is proposed together with the state change rather than after its commit: both land
+      // in the same log append (one commit instead of two in a row), and the new member starts receiving the log
+      // at once. Adding a non-voter is harmless if the state then refuses the node: it is removed again below.
+      const raftMember = this.#ensureRaftMember(r.id, spec.raftAddr);
       if (current !== undefined && current.incarnation === incarnation) {
         const changes = changesBetween(current, spec);
         if (changes !== undefined) {
@@ -377,26 +456,31 @@ export class JoinCoordinator {
         }
         join = 'unchanged';
       } else {
-        const result = await h.propose({
-          type: 'nodeJoin',
-          at: h.wallClock(),
-          triggeredAt: Math.min(receivedAt, h.wallClock()),
-          node: spec,
-          ...expectations,
-        });
+        let result: ApplyOk;
+        try {
+          result = await h.propose({
+            type: 'nodeJoin',
+            at: h.wallClock(),
+            triggeredAt: Math.min(receivedAt, h.wallClock()),
+            node: spec,
+            ...expectations,
+          });
+        } catch (err) {
+          await this.#undoRaftMember(r.id, raftMember, err);
+          throw err;
+        }
         join = result.join ?? 'new';
       }
-      try {
-        await h.ensureRaftMember(r.id, spec.raftAddr);
-      } catch (err) {
+      const added = await raftMember;
+      if (added !== true) {
         // Admitted to the state; Raft is busy with another change (or lost the leader). The joiner retries, and
         // its retry finds the node `unchanged` and finishes this step. (The leader duties would finish it too.)
         throw new ClusterKitError(
           'ERR_UNAVAILABLE',
-          `node admitted; adding it to Raft is still in progress (${String(err)})`,
+          `node admitted; adding it to Raft is still in progress (${String(added.error)})`,
           {
             retriable: true,
-            cause: err,
+            cause: added.error,
           },
         );
       }
@@ -411,6 +495,36 @@ export class JoinCoordinator {
       };
     } finally {
       h.pendingJoins.delete(r.id);
+    }
+  }
+
+  /** Starts adding `id` to Raft; resolves with true, or with the error (never rejects). */
+  #ensureRaftMember(id: string, addr: string): Promise<true | { error: unknown }> {
+    let p: Promise<void>;
+    try {
+      p = this.#host.ensureRaftMember(id, addr);
+    } catch (error) {
+      return Promise.resolve({ error });
+    }
+    return p.then(
+      () => true as const,
+      (error: unknown) => ({ error }),
+    );
+  }
+
+  /**
+   * The state refused a node whose Raft membership was proposed with it: take it out of Raft again, unless it was
+   * a member before (a rejoin keeps its place) or the refusal may go away on a retry (no leader, a timeout: the
+   * joiner retries and needs the membership; the leader duties remove it if it never joins).
+   */
+  async #undoRaftMember(id: string, raftMember: Promise<true | { error: unknown }>, refusal: unknown): Promise<void> {
+    const h = this.#host;
+    const retriable = refusal instanceof ClusterKitError && refusal.retriable;
+    if ((await raftMember) !== true || retriable || h.state.node(id) !== undefined || !h.isLeader()) return;
+    try {
+      await h.removeRaftMember(id);
+    } catch (err) {
+      h.logger.warn({ node: id, err: String(err) }, 'could not take a refused joiner out of raft; leader duties will');
     }
   }
 

@@ -22,6 +22,13 @@ import {
   type PlacementStrategy,
 } from '../partitioning/index.js';
 import type { RaftTimings } from '../raft/api.js';
+import type { FileSystem } from '../raft/storage/fs.js';
+import {
+  type ResolvedSecurity,
+  resolveSecurity,
+  SECURITY_OPTION_NAMES,
+  type SecurityOptions,
+} from '../security/options.js';
 import { describe } from '../util/assert.js';
 import { type Clock, type Random, type Scheduler, systemClock, systemRandom, systemScheduler } from '../util/io.js';
 import { type Logger, silentLogger } from '../util/logger.js';
@@ -53,7 +60,11 @@ export interface RaftTuning extends Partial<RaftTimings> {
   readonly leaseReads?: boolean;
 }
 
-export interface ClusterKitOptions {
+/**
+ * Security options (clusterSecret, tls, adminToken, readToken, limits) are described in src/security/options.ts
+ * and docs/SECURITY.md.
+ */
+export interface ClusterKitOptions extends SecurityOptions {
   /** Required. Unique, stable id of this node (1..256 characters, no control characters). */
   readonly nodeId: string;
   /**
@@ -105,6 +116,12 @@ export interface ClusterKitOptions {
   readonly random?: Random;
   /** Wall-clock time in ms since the epoch (event timestamps). Default Date.now. */
   readonly wallClock?: () => number;
+  /**
+   * The filesystem under the data directory (the Raft log, term/vote, snapshots, identity and progress files).
+   * Default: node:fs, with the Raft stores' writes and fsyncs in libuv's threadpool. An injection point for
+   * wrappers (encryption, metrics, fault injection: a slow fsync, a full disk).
+   */
+  readonly fileSystem?: FileSystem;
 }
 
 export interface ResolvedHealthCheck {
@@ -149,6 +166,9 @@ export interface ResolvedOptions {
   readonly scheduler: Scheduler;
   readonly random: Random;
   readonly wallClock: () => number;
+  readonly security: ResolvedSecurity;
+  /** undefined: the defaults described on ClusterKitOptions.fileSystem. */
+  readonly fileSystem: FileSystem | undefined;
 }
 
 export const DEFAULT_CLUSTER_NAME = 'clusterkit-cluster';
@@ -164,6 +184,7 @@ export const DEFAULT_HEALTH_CHECK: ResolvedHealthCheck = Object.freeze({
 });
 
 const KNOWN_OPTIONS = new Set([
+  ...SECURITY_OPTION_NAMES,
   'nodeId',
   'httpAddr',
   'advertiseAddr',
@@ -188,6 +209,7 @@ const KNOWN_OPTIONS = new Set([
   'scheduler',
   'random',
   'wallClock',
+  'fileSystem',
 ]);
 
 const WILDCARDS = new Set(['', '0.0.0.0', '::', '[::]']);
@@ -482,6 +504,11 @@ export function resolveOptions(options: ClusterKitOptions): ResolvedOptions {
     scheduler: injected<Scheduler>('scheduler', options.scheduler, 'setTimeout', systemScheduler),
     random: injected<Random>('random', options.random, 'next', systemRandom),
     wallClock,
+    security: resolveSecurity(options),
+    fileSystem:
+      options.fileSystem === undefined
+        ? undefined
+        : injected<FileSystem>('fileSystem', options.fileSystem, 'datasync', options.fileSystem),
   });
 }
 

@@ -7,8 +7,8 @@
  *   immutable). The HTTP layer never reaches into the node's internal state, and may keep what it gets for the
  *   duration of one request.
  * - Read methods (`self`, `clusterView`, `consensus`, `leader`, `health`, `metricsText`, `customDataKeys`,
- *   `getCustomData`) are synchronous and local: they answer from this node's current view, which may be stale.
- *   `readBarrier` makes the next local read linearizable (the HTTP layer calls it for `?consistent=true`).
+ *   `getCustomData`, `events`) are synchronous and local: they answer from this node's current view, which may be
+ *   stale. `readBarrier` makes the next local read linearizable (the HTTP layer calls it for `?consistent=true`).
  * - Mutating methods propose through Raft and resolve once the command is committed and applied on this node.
  *   They reject with a ClusterKitError whose code the HTTP layer maps to a status (see errors.ts):
  *   ERR_INVALID_ARGUMENT 400, ERR_NOT_FOUND 404, ERR_CONFLICT / ERR_MEMBERSHIP 409, ERR_NOT_LEADER 307 (or 503 when
@@ -232,6 +232,53 @@ export interface DeleteCustomDataOutcome {
   readonly existed: boolean;
 }
 
+/**
+ * One entry of a node's recent-events log: an event of the node's committed-state event flow (the events its hooks
+ * receive), as plain JSON-ready data. Node records are reduced to their ids.
+ */
+export interface ClusterEventEntry {
+  /** Position in this node's log: 1 for the first event this process recorded, then +1 per event. */
+  readonly seq: number;
+  /** The hook event name: `nodeJoin`, `nodeLeave`, `rebalanceComplete`, `clusterHealthChange`, ... */
+  readonly type: string;
+  /** Wall-clock ms: the command's time for committed events, this node's clock for health changes. */
+  readonly at: number;
+  /** Raft index of the command behind the event; undefined for health changes (judged locally). */
+  readonly index?: number | undefined;
+  /** The event's other fields, by their hook names (camelCase). */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** A slice of the recent-events log, oldest first. */
+export interface EventPage {
+  /** Identifies this log (one per process): cursors from another log mean nothing here. */
+  readonly logId: string;
+  readonly events: readonly ClusterEventEntry[];
+  /** The newest seq recorded (0 when none): the cursor to resume from when `events` is empty. */
+  readonly lastSeq: number;
+  /** True when events after the requested cursor were evicted from the bounded log before being read. */
+  readonly truncated: boolean;
+}
+
+/** Receives new entries of the log as they are recorded, until it closes (the node stops). */
+export interface EventSubscriber {
+  event(entry: ClusterEventEntry): void;
+  /** The log closed; no more events will come. */
+  close(): void;
+}
+
+/** A node's bounded log of recent cluster events. */
+export interface EventFeed {
+  /**
+   * With `after`, the events after that seq (at most `limit`); without, the newest `limit` events. With `types`,
+   * only events of those types.
+   */
+  read(after: number | undefined, limit: number, types?: ReadonlySet<string>): EventPage;
+  /** Delivers each new entry synchronously as it is recorded; returns the unsubscribe function. */
+  subscribe(subscriber: EventSubscriber): () => void;
+  readonly closed: boolean;
+}
+
 /** What the HTTP layer needs from a node. Implemented by the ClusterKit node class (and by test fakes). */
 export interface NodeApi {
   self(): SelfInfo;
@@ -255,6 +302,8 @@ export interface NodeApi {
   removeNode(request: RemoveNodeRequest, options: CallOptions): Promise<RemoveNodeOutcome>;
   /** Makes this node leave the cluster gracefully. Optional: `POST /leave` exists only when implemented. */
   leave?(options: CallOptions): Promise<void>;
+  /** The node's recent cluster events. Optional: `/events` and `/events/stream` exist only when implemented. */
+  events?(): EventFeed;
 
   /** All keys, sorted. */
   customDataKeys(): readonly string[];

@@ -18,7 +18,8 @@ export type HttpErrorCode =
   | 'ERR_REQUEST_TIMEOUT'
   | 'ERR_PRECONDITION_FAILED'
   | 'ERR_UNAUTHENTICATED'
-  | 'ERR_FORBIDDEN';
+  | 'ERR_FORBIDDEN'
+  | 'ERR_RATE_LIMITED';
 
 /** The ClusterKit code an HTTP-only code belongs to (for code that switches on ClusterKitError.code). */
 function baseCode(code: HttpErrorCode): ErrorCode {
@@ -27,6 +28,8 @@ function baseCode(code: HttpErrorCode): ErrorCode {
       return 'ERR_TIMEOUT';
     case 'ERR_PRECONDITION_FAILED':
       return 'ERR_CONFLICT';
+    case 'ERR_RATE_LIMITED':
+      return 'ERR_UNAVAILABLE';
     case 'ERR_METHOD_NOT_ALLOWED':
     case 'ERR_PAYLOAD_TOO_LARGE':
     case 'ERR_UNSUPPORTED_MEDIA_TYPE':
@@ -61,7 +64,10 @@ export class HttpError extends ClusterKitError {
       cause?: unknown;
     } = {},
   ) {
-    super(baseCode(code), message, { cause: options.cause, retriable: status === 503 || status === 408 });
+    super(baseCode(code), message, {
+      cause: options.cause,
+      retriable: status === 503 || status === 408 || status === 429,
+    });
     this.name = 'HttpError';
     this.status = status;
     this.wireCode = code;

@@ -16,8 +16,11 @@ import { errorBody, HttpError, INTERNAL_MESSAGE, statusForCode } from './errors.
 import { clusterRoutes } from './handlers/cluster.js';
 import { consensusRoutes } from './handlers/consensus.js';
 import { customDataRoutes } from './handlers/custom-data.js';
+import { eventRoutes } from './handlers/events.js';
 import { healthRoutes } from './handlers/health.js';
+import { locateRoutes } from './handlers/locate.js';
 import { membershipRoutes } from './handlers/membership.js';
+import { uiRoutes } from './handlers/ui.js';
 import { HttpMetrics } from './metrics.js';
 import { notLeaderReply } from './redirect.js';
 import { type Reply, requestHasBody, writeReply } from './reply.js';
@@ -29,8 +32,9 @@ import { queryBoolean } from './validate.js';
 export type AuthDecision = 'allow' | 'unauthenticated' | 'forbidden';
 
 /**
- * Authentication and authorization plug in here (a later version adds tokens with read/admin levels). Called for
- * every routed request, public routes included, before its body is read.
+ * Authentication and authorization plug in here (src/security/http-auth.ts: tokens, signed node requests, client
+ * certificates). Called for every routed request, public routes included, before its body is read. It may also
+ * throw an HttpError (a 401 with a reason, a 429 when rate limited); that error is the reply.
  */
 export type Authorize = (
   req: IncomingMessage,
@@ -54,6 +58,15 @@ export interface HttpHandlerOptions {
   /** Scheme of redirect Locations. Default http. */
   readonly scheme?: 'http' | 'https';
   readonly authorize?: Authorize;
+  /**
+   * Sees each request body once read, before the route's handler parses it (the security layer checks a signed
+   * request's body digest and the node id a join claims). Throws HttpError to refuse the request.
+   */
+  readonly inspectBody?: (
+    req: IncomingMessage,
+    route: { readonly method: string; readonly path: string },
+    body: Buffer,
+  ) => void;
   /** When given, request counters and latencies are registered there (once per registry). */
   readonly metrics?: MetricsRegistry;
   readonly logger?: Logger;
@@ -97,6 +110,9 @@ export function createHttpHandler(api: NodeApi, options: HttpHandlerOptions = {}
     ...consensusRoutes(),
     ...membershipRoutes(typeof api.leave === 'function'),
     ...customDataRoutes(),
+    ...locateRoutes(),
+    ...eventRoutes(typeof api.events === 'function', scheduler),
+    ...uiRoutes(),
   ];
   const router = new Router<RouteDef>();
   for (const d of defs) router.add(d.method, d.path, d);
@@ -172,10 +188,13 @@ export function createHttpHandler(api: NodeApi, options: HttpHandlerOptions = {}
     });
     res.once('close', () => counters.inFlight--);
     let bodyRead = false;
-    const read = (maxBytes: number): Promise<Buffer> => {
+    let routeKey: { readonly method: string; readonly path: string } | undefined;
+    const read = async (maxBytes: number): Promise<Buffer> => {
       bodyRead = true;
       const sendContinue = (): void => res.writeContinue();
-      return readBody(req, { maxBytes, timeoutMs: bodyTimeoutMs, scheduler, sendContinue });
+      const body = await readBody(req, { maxBytes, timeoutMs: bodyTimeoutMs, scheduler, sendContinue });
+      if (routeKey !== undefined) options.inspectBody?.(req, routeKey, body);
+      return body;
     };
     let reply: Reply;
     let close = false;
@@ -199,8 +218,9 @@ export function createHttpHandler(api: NodeApi, options: HttpHandlerOptions = {}
       } else {
         pattern = match.pattern;
         const def = match.value;
+        routeKey = { method: def.method, path: def.path };
         if (options.authorize !== undefined) {
-          const decision = await options.authorize(req, def.access, { method: def.method, path: def.path });
+          const decision = await options.authorize(req, def.access, routeKey);
           if (decision === 'unauthenticated') {
             throw new HttpError(401, 'ERR_UNAUTHENTICATED', 'authentication required', {
               headers: { 'WWW-Authenticate': 'Bearer' },

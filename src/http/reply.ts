@@ -19,6 +19,11 @@ export interface Reply {
   readonly json?: unknown;
   /** Sent as is. */
   readonly raw?: { readonly body: Uint8Array | string; readonly contentType: string };
+  /**
+   * A body written over time (server-sent events): the headers are sent at once (no Content-Length), then `start`
+   * owns the response and ends it. Not called for HEAD (the headers alone answer it).
+   */
+  readonly stream?: { readonly contentType: string; start(res: ServerResponse): void };
   /** Only on 200 replies to GET/HEAD: a matching If-None-Match turns the reply into a 304. */
   readonly etag?: EtagSpec;
   /** Default `no-store`; `no-cache` for representations clients should revalidate with their ETag. */
@@ -65,6 +70,10 @@ export interface WriteOptions {
 /** Writes `reply`. Does nothing if the response has already started or the connection is gone. */
 export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply, options: WriteOptions): void {
   if (res.headersSent || res.destroyed) return;
+  if (reply.stream !== undefined) {
+    writeStream(req, res, reply, reply.stream, options);
+    return;
+  }
   let body: Uint8Array | string = '';
   let contentType: string | undefined;
   if (reply.raw !== undefined) {
@@ -94,6 +103,29 @@ export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Rep
   if (options.close) headers['Connection'] = 'close';
   res.writeHead(status, headers);
   res.end(status === 304 ? undefined : body);
+}
+
+function writeStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  reply: Reply,
+  stream: NonNullable<Reply['stream']>,
+  options: WriteOptions,
+): void {
+  const headers: Record<string, string> = {
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': reply.cache ?? 'no-store',
+    'Content-Type': stream.contentType,
+    ...reply.headers,
+  };
+  if (options.close) headers['Connection'] = 'close';
+  res.writeHead(reply.status, headers);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  res.flushHeaders();
+  stream.start(res);
 }
 
 /** One header's value; repeated headers are joined with ", " (the list syntax every header here allows). */

@@ -32,6 +32,11 @@ export interface HttpServerOptions extends HttpHandlerOptions {
   readonly maxHeaderSize?: number;
   /** How often Node checks header/request timeouts when the server listens itself. Default 1 s. */
   readonly connectionsCheckingIntervalMs?: number;
+  /**
+   * Most open connections when the server listens itself (net.Server.maxConnections; a ClusterKit node limits
+   * connections on its shared listener instead). Default: no limit.
+   */
+  readonly maxConnections?: number;
 }
 
 export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
@@ -77,6 +82,7 @@ export function createHttpServer(api: NodeApi, options: HttpServerOptions = {}):
     handler,
   );
   server.keepAliveTimeout = keepAliveTimeoutMs;
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
 
   const states = new WeakMap<net.Socket, ConnectionState>();
   const closeWith = (socket: net.Socket, response: string): void => {

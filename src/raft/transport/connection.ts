@@ -84,6 +84,11 @@ export class Connection {
     }
   }
 
+  /** Changes the largest frame accepted from now on (a frame being assembled is checked against the old one). */
+  setMaxFrameBytes(n: number): void {
+    this.reader.maxFrameBytes = n;
+  }
+
   /** Bytes written but not yet handed to the kernel. */
   get bufferedBytes(): number {
     return this.socket.writableLength;

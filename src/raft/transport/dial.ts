@@ -1,5 +1,7 @@
 /** Outbound sockets and the address format peers are dialled by. */
 import net from 'node:net';
+import tls from 'node:tls';
+import type { TransportTls } from './options.js';
 
 export interface DialTarget {
   readonly host: string;
@@ -9,6 +11,21 @@ export interface DialTarget {
 /** Opens a plain TCP connection. */
 export function dialTcp(target: DialTarget): net.Socket {
   return net.connect({ host: target.host, port: target.port, noDelay: true });
+}
+
+/**
+ * Opens a TLS connection presenting this node's certificate and verifying the peer's against the CA. Wait for
+ * 'secureConnect' (not 'connect') before using it: the TLS exporter (channel binding) needs the handshake done.
+ */
+export function dialTls(target: DialTarget, options: TransportTls): tls.TLSSocket {
+  return tls.connect({
+    host: target.host,
+    port: target.port,
+    secureContext: options.clientContext(),
+    // SNI only for names: an IP address is not a valid server name.
+    ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+    ...(options.verifyHostname === false ? { checkServerIdentity: () => undefined } : {}),
+  });
 }
 
 /** Parses "host:port" or "[v6]:port". Returns null when `addr` is not of that form. */

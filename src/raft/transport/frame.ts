@@ -37,7 +37,8 @@ export function matchPreamble(head: Uint8Array): 'match' | 'mismatch' | 'partial
  * "64 MiB follows" costs nothing until the bytes arrive, and anything above `maxFrameBytes` is rejected at once.
  */
 export class FrameReader {
-  private readonly maxFrameBytes: number;
+  /** May be raised once the peer is trusted (TcpTransport: after the handshake). */
+  maxFrameBytes: number;
   private chunks: Buffer[] = [];
   private buffered = 0;
   /** Length of the frame being assembled, or -1 when its prefix has not been read yet. */

@@ -17,5 +17,12 @@ export {
   type SharedListenerOptions,
   type SharedListenerStats,
 } from './listener.js';
-export type { PeerStats, TcpTransportOptions, TcpTransportStats } from './options.js';
+export type {
+  AuthConnection,
+  PeerStats,
+  RaftAuthenticator,
+  TcpTransportOptions,
+  TcpTransportStats,
+  TransportTls,
+} from './options.js';
 export { TcpTransport } from './tcp.js';

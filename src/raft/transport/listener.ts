@@ -2,8 +2,14 @@
  * One port for everything. A node by default listens on a single port: connections that open with the Raft
  * preamble go to the transport, everything else to the HTTP server. The listener reads only the first bytes
  * (at most 4) to decide, then hands the socket over with those bytes put back.
+ *
+ * With TLS (the `tls` option), the port speaks TLS only: a connection must open with a TLS record, the TLS server
+ * terminates it, and the same decision is made on the first decrypted bytes. Plaintext Raft is dropped, plaintext
+ * HTTP gets a 400 that says to use https. Limits: connections in total, HTTP connections, and connections still
+ * pending (TLS handshake or first bytes not done), so a flood of idle connections cannot crowd out the others.
  */
 import net from 'node:net';
+import type tls from 'node:tls';
 import { ClusterKitError } from '../../errors.js';
 import { type Scheduler, systemScheduler } from '../../util/io.js';
 import { matchPreamble } from './frame.js';
@@ -66,6 +72,19 @@ export interface SharedListenerOptions {
   /** Silent connections are closed after this long. Default 10 s. */
   readonly sniffTimeoutMs?: number;
   readonly scheduler?: Scheduler;
+  /**
+   * Terminates TLS: a `tls.Server` that never listens itself (src/security/tls.ts makes one; its handshake timeout
+   * applies). One per listener: the listener handles its 'secureConnection' and 'tlsClientError' events.
+   */
+  readonly tls?: tls.Server;
+  /** Most open connections of any kind (net.Server.maxConnections); more are closed at once. Default: no limit. */
+  readonly maxConnections?: number;
+  /** Most open HTTP connections; more are closed at once. Default: no limit. */
+  readonly maxHttpConnections?: number;
+  /** Most connections whose TLS handshake or first bytes are pending; more are closed at once. Default: no limit. */
+  readonly maxPendingConnections?: number;
+  /** Told about failed TLS handshakes (bad or missing client certificates, timeouts, garbage). */
+  readonly onError?: (err: Error) => void;
 }
 
 export interface SharedListenerStats {
@@ -75,6 +94,29 @@ export interface SharedListenerStats {
   readonly timeouts: number;
   /** Not Raft, and no HTTP server to take them. */
   readonly refused: number;
+  /** Plaintext connections refused because the port speaks TLS only. */
+  readonly plaintextRefused: number;
+  /** TLS handshakes that failed or timed out. */
+  readonly tlsFailures: number;
+  /** Closed at once because a connection limit was reached. */
+  readonly overLimit: number;
+}
+
+/** What a plaintext HTTP client gets from a TLS-only port. */
+const TLS_ONLY_REPLY = (() => {
+  const body = `${JSON.stringify({ error: { code: 'ERR_INVALID_ARGUMENT', message: 'this port speaks TLS only: use https://' } })}\n`;
+  return (
+    'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+})();
+
+/** First byte of a TLS handshake record. */
+const TLS_HANDSHAKE = 0x16;
+
+/** A TCP connection's key, the same for a raw socket and the TLS socket over it. */
+function connectionKey(socket: net.Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }
 
 export class SharedListener {
@@ -83,11 +125,34 @@ export class SharedListener {
   private readonly sniffing = new Map<net.Socket, () => void>();
   private boundPort = 0;
   private boundHost = '';
-  private counters = { raftConnections: 0, httpConnections: 0, timeouts: 0, refused: 0 };
+  private counters = {
+    raftConnections: 0,
+    httpConnections: 0,
+    timeouts: 0,
+    refused: 0,
+    plaintextRefused: 0,
+    tlsFailures: 0,
+    overLimit: 0,
+  };
+  /** Raw sockets handed to the TLS server whose handshake has not finished, by connectionKey. */
+  private readonly tlsPending = new Map<string, net.Socket>();
+  private httpOpen = 0;
 
   private constructor(options: SharedListenerOptions) {
     this.options = options;
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (options.maxConnections !== undefined) this.server.maxConnections = options.maxConnections;
+    this.server.on('drop', () => this.counters.overLimit++);
+    options.tls?.on('secureConnection', (socket: tls.TLSSocket) => {
+      this.tlsPending.delete(connectionKey(socket));
+      this.sniff(socket, true);
+    });
+    options.tls?.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      this.counters.tlsFailures++;
+      this.tlsPending.delete(connectionKey(socket));
+      socket.destroy();
+      this.options.onError?.(err);
+    });
   }
 
   /** Binds and starts accepting. Rejects with ERR_TRANSPORT if the port cannot be bound. */
@@ -118,6 +183,8 @@ export class SharedListener {
    */
   close(): Promise<void> {
     for (const abort of [...this.sniffing.values()]) abort();
+    for (const socket of this.tlsPending.values()) socket.destroy();
+    this.tlsPending.clear();
     return new Promise((resolve) => {
       if (!this.server.listening) {
         resolve();
@@ -151,29 +218,59 @@ export class SharedListener {
   }
 
   private accept(socket: net.Socket): void {
+    const max = this.options.maxPendingConnections;
+    if (max !== undefined && this.sniffing.size + this.tlsPending.size >= max) {
+      this.counters.overLimit++;
+      socket.destroy();
+      return;
+    }
+    this.sniff(socket, false);
+  }
+
+  /** `secure`: a TLS socket whose handshake is done (its first bytes are decrypted ones). */
+  private sniff(socket: net.Socket, secure: boolean): void {
     const timeoutMs = this.options.sniffTimeoutMs ?? DEFAULT_SNIFF_TIMEOUT_MS;
     const scheduler = this.options.scheduler ?? systemScheduler;
     const abort = sniffPreamble(socket, timeoutMs, scheduler, (result, head) => {
       this.sniffing.delete(socket);
-      this.route(socket, result, head);
+      this.route(socket, result, head, secure);
     });
     // `done` never runs synchronously, so the entry is always removed by the callback above.
     this.sniffing.set(socket, abort);
   }
 
-  private route(socket: net.Socket, result: SniffResult, head: Buffer): void {
+  private route(socket: net.Socket, result: SniffResult, head: Buffer, secure: boolean): void {
+    const tlsOnly = this.options.tls !== undefined && !secure;
     switch (result) {
       case 'raft':
+        if (tlsOnly) {
+          this.counters.plaintextRefused++;
+          socket.destroy();
+          return;
+        }
         this.counters.raftConnections++;
         this.options.raft.handleConnection(socket, head);
         return;
       case 'other': {
+        if (tlsOnly) {
+          if (head[0] === TLS_HANDSHAKE) this.startTls(socket, head);
+          else this.refusePlaintext(socket);
+          return;
+        }
         const http = this.options.http;
         if (http === undefined) {
           this.counters.refused++;
           socket.destroy();
           return;
         }
+        const max = this.options.maxHttpConnections;
+        if (max !== undefined && this.httpOpen >= max) {
+          this.counters.overLimit++;
+          socket.destroy();
+          return;
+        }
+        this.httpOpen++;
+        socket.once('close', () => this.httpOpen--);
         this.counters.httpConnections++;
         // Put the sniffed bytes back so the HTTP parser sees the request from its first byte.
         socket.unshift(head);
@@ -189,6 +286,28 @@ export class SharedListener {
         socket.destroy();
         return;
     }
+  }
+
+  private startTls(socket: net.Socket, head: Buffer): void {
+    const key = connectionKey(socket);
+    this.tlsPending.set(key, socket);
+    socket.once('close', () => {
+      if (this.tlsPending.get(key) === socket) this.tlsPending.delete(key);
+    });
+    // The TLS socket reads what the sniff read ahead before reading the handle.
+    socket.unshift(head);
+    this.options.tls!.emit('connection', socket);
+  }
+
+  private refusePlaintext(socket: net.Socket): void {
+    this.counters.plaintextRefused++;
+    socket.on('error', () => undefined);
+    const scheduler = this.options.scheduler ?? systemScheduler;
+    const fallback = scheduler.setTimeout(() => socket.destroy(), 1000);
+    socket.end(TLS_ONLY_REPLY, () => {
+      fallback.cancel();
+      socket.destroy();
+    });
   }
 }
 

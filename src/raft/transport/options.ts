@@ -1,4 +1,6 @@
 /** Options and statistics of TcpTransport. */
+import type net from 'node:net';
+import type tls from 'node:tls';
 import type { ClusterKitError } from '../../errors.js';
 import type { Random, Scheduler } from '../../util/io.js';
 import type { NodeId } from '../types.js';
@@ -31,6 +33,13 @@ export interface TcpTransportOptions {
   readonly keepAliveMs?: number;
   /** How long the transport's own listener waits for a new connection's first bytes. Default 10 s. */
   readonly sniffTimeoutMs?: number;
+  /**
+   * Authenticates connections (a cluster secret, client certificates; src/security/raft-auth.ts). Without it, any
+   * dialer that knows the cluster name is accepted.
+   */
+  readonly auth?: RaftAuthenticator;
+  /** Dial peers over TLS with this context (this node's certificate and the CA that verifies the peer's). */
+  readonly tls?: TransportTls;
   /**
    * Told about every dropped connection, refused handshake and exception thrown by a handler. The counters in
    * `stats()` record these either way; without this option, handler exceptions also go to process warnings.
@@ -78,4 +87,36 @@ export interface TcpTransportStats {
   readonly handlerErrors: number;
   readonly openConnections: number;
   readonly peers: readonly PeerStats[];
+}
+
+export interface TransportTls {
+  /** Read at every dial, so a reloaded certificate is used from the next connection on. */
+  readonly clientContext: () => tls.SecureContext;
+  /** Check that the peer's certificate names the host dialled. Default true. */
+  readonly verifyHostname?: boolean;
+}
+
+/** A connection as an authenticator sees it: a key for its state, and the socket (for TLS details). */
+export interface AuthConnection {
+  readonly socket: net.Socket;
+}
+
+/**
+ * Proof of membership on Raft connections. With a secret, the dialer sends AuthInit right after the preamble, the
+ * acceptor answers AuthChallenge, and the dialer's proof travels in Hello.auth; `acceptorVerify` decides on every
+ * Hello, secret or not (client certificates). Methods that throw ClusterKitError ERR_PROTOCOL drop the connection.
+ */
+export interface RaftAuthenticator {
+  /** Whether the dialer side starts with AuthInit (a secret is configured). */
+  readonly hasSecret: boolean;
+  /** Dialer: the AuthInit frame (with its length prefix) to send after the preamble, or null to send Hello. */
+  dialerStart(conn: AuthConnection): Buffer | null;
+  /** Dialer: checks the acceptor's AuthChallenge and returns the proof to put in Hello.auth. */
+  dialerProof(conn: AuthConnection, payload: Uint8Array, nodeId: string): Uint8Array;
+  /** Dialer: an Ok HelloAck arrived; throws unless the acceptor proved itself first (when a secret is set). */
+  checkAccepted(conn: AuthConnection): void;
+  /** Acceptor: answers an AuthInit with the AuthChallenge frame (with its length prefix). */
+  acceptorChallenge(conn: AuthConnection, payload: Uint8Array): Buffer;
+  /** Acceptor: null to accept the Hello, else the reason to refuse it (sent to the dialer: nothing secret). */
+  acceptorVerify(conn: AuthConnection, hello: { readonly nodeId: string; readonly auth: Uint8Array }): string | null;
 }

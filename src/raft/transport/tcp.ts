@@ -5,9 +5,11 @@
  * Connection life:
  * - `send` to a peer with no connection queues the frame and dials the address lazily. The dialer writes the
  *   preamble and a Hello (protocol versions, cluster name, node id, address, the id it expects to reach, its
- *   incarnation, and a reserved authentication field); the acceptor checks it and answers HelloAck. Frames queued
+ *   incarnation, and a proof of membership); the acceptor checks it and answers HelloAck. Frames queued
  *   meanwhile go out once the ack arrives. Either side then uses the connection for everything it sends to the
- *   other, whoever dialled.
+ *   other, whoever dialled. With an `auth` option holding a cluster secret, an AuthInit/AuthChallenge exchange
+ *   comes first (src/security/raft-auth.ts); with `tls`, dials are TLS. Before the handshake is done, frames are
+ *   limited to 128 KiB.
  * - When both sides dial at once, the connection dialled by the LOWER node id (plain string comparison) is kept:
  *   an acceptor with a lower id than the dialer refuses the dial (status Duplicate) while its own dial to that
  *   peer is in flight or while an open connection from the same incarnation exists; an acceptor with a higher
@@ -35,6 +37,7 @@ import {
   encodeHelloAck,
   type Hello,
   HelloStatus,
+  isAuthFrame,
 } from './codec/handshake.js';
 import {
   decodeMessage,
@@ -44,13 +47,16 @@ import {
   PROTOCOL_VERSION,
 } from './codec/index.js';
 import { Connection, type ConnectionCallbacks, type ConnectionRole } from './connection.js';
-import { dialTcp, parseAddr } from './dial.js';
+import { dialTcp, dialTls, parseAddr } from './dial.js';
 import { DEFAULT_MAX_FRAME_BYTES, matchPreamble, RAFT_PREAMBLE } from './frame.js';
 import { type RaftConnectionHandler, SharedListener } from './listener.js';
-import type { PeerStats, TcpTransportOptions, TcpTransportStats } from './options.js';
+import type { PeerStats, RaftAuthenticator, TcpTransportOptions, TcpTransportStats, TransportTls } from './options.js';
 import { FrameQueue, Peer } from './peer.js';
 
 export type { PeerStats, TcpTransportOptions, TcpTransportStats } from './options.js';
+
+/** Largest frame accepted before a connection's handshake is done: a Hello with long strings and auth fits. */
+const HANDSHAKE_MAX_FRAME_BYTES = 128 * 1024;
 
 type Counters = { -readonly [K in Exclude<keyof TcpTransportStats, 'peers' | 'openConnections'>]: number };
 
@@ -79,6 +85,8 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
   private readonly keepAliveMs: number;
   private readonly sniffTimeoutMs: number;
   private readonly onErrorHook: ((err: ClusterKitError) => void) | undefined;
+  private readonly auth: RaftAuthenticator | undefined;
+  private readonly tls: TransportTls | undefined;
 
   private readonly peers = new Map<NodeId, Peer>();
   private readonly connections = new Set<Connection>();
@@ -125,6 +133,8 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
     this.keepAliveMs = positive('keepAliveMs', options.keepAliveMs, 10_000);
     this.sniffTimeoutMs = positive('sniffTimeoutMs', options.sniffTimeoutMs, 10_000);
     this.onErrorHook = options.onError;
+    this.auth = options.auth;
+    this.tls = options.tls;
     this.incarnation = Math.floor(this.random.next() * 2 ** 48);
     // Validates the strings once, up front, instead of failing on the first dial.
     encodeHello(this.hello(''), PROTOCOL_VERSION);
@@ -300,20 +310,27 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
       this.dialFailed(peer);
       return;
     }
-    const socket = dialTcp(target);
+    const socket = this.tls === undefined ? dialTcp(target) : dialTls(target, this.tls);
     const conn = this.track(socket, 'dialer');
     conn.peerId = peer.id;
     peer.dialing = conn;
     conn.setDeadline(this.handshakeTimeoutMs, () =>
       this.report(new ClusterKitError('ERR_TIMEOUT', `no handshake from ${peer.id} at ${peer.addr} in time`), conn),
     );
-    socket.once('connect', () => {
+    if (this.tls !== undefined) {
+      socket.once('error', (err: Error) =>
+        this.report(new ClusterKitError('ERR_TRANSPORT', `TLS: ${err.message}`), conn),
+      );
+    }
+    socket.once(this.tls === undefined ? 'connect' : 'secureConnect', () => {
       socket.setKeepAlive(true, this.keepAliveMs);
-      this.writeRaw(conn, Buffer.concat([RAFT_PREAMBLE, encodeHello(this.hello(peer.id), PROTOCOL_VERSION)]));
+      // With a cluster secret, Hello waits for the acceptor's challenge (see RaftAuthenticator).
+      const first = this.auth?.dialerStart(conn) ?? encodeHello(this.hello(peer.id), PROTOCOL_VERSION);
+      this.writeRaw(conn, Buffer.concat([RAFT_PREAMBLE, first]));
     });
   }
 
-  private hello(expectedPeerId: string): Hello {
+  private hello(expectedPeerId: string, auth: Uint8Array = NO_AUTH): Hello {
     return {
       minVersion: MIN_PROTOCOL_VERSION,
       maxVersion: MAX_PROTOCOL_VERSION,
@@ -322,8 +339,7 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
       addr: this.advertise,
       expectedPeerId,
       incarnation: this.incarnation,
-      // AUTHENTICATION: credentials go here once the cluster has a secret (a later issue).
-      auth: NO_AUTH,
+      auth,
     };
   }
 
@@ -351,10 +367,27 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
     if (conn.state === 'open') {
       this.onMessageFrame(conn, payload);
     } else if (conn.role === 'acceptor') {
-      this.onHello(conn, decodeHello(payload));
+      if (isAuthFrame(payload)) this.onAuthInit(conn, payload);
+      else this.onHello(conn, decodeHello(payload));
+    } else if (this.auth !== undefined && isAuthFrame(payload)) {
+      // The acceptor proved it knows the secret: prove it back inside the Hello.
+      const proof = this.auth.dialerProof(conn, payload, this.nodeId);
+      this.writeRaw(conn, encodeHello(this.hello(conn.peerId, proof), PROTOCOL_VERSION));
     } else {
       this.onHelloAck(conn, decodeHelloAck(payload));
     }
+  }
+
+  private onAuthInit(conn: Connection, payload: Buffer): void {
+    if (this.auth?.hasSecret === true) {
+      this.writeRaw(conn, this.auth.acceptorChallenge(conn, payload));
+      return;
+    }
+    this.counters.handshakeRejections++;
+    this.report(new ClusterKitError('ERR_TRANSPORT', 'refused a dialer that expects a cluster secret'), conn);
+    const reason = 'this node has no cluster secret';
+    this.writeRaw(conn, encodeHelloAck(this.ack(HelloStatus.AuthFailed, 0, reason), PROTOCOL_VERSION));
+    conn.end(this.closeTimeoutMs);
   }
 
   private onHello(conn: Connection, h: Hello): void {
@@ -382,7 +415,8 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
     if (h.expectedPeerId !== '' && h.expectedPeerId !== this.nodeId) {
       return refuse(HelloStatus.WrongNode, `this is node "${this.nodeId}", not "${h.expectedPeerId}"`);
     }
-    // AUTHENTICATION: verify h.auth here and refuse with HelloStatus.AuthFailed (a later issue adds this).
+    const denied = this.auth?.acceptorVerify(conn, h) ?? null;
+    if (denied !== null) return refuse(HelloStatus.AuthFailed, denied);
     const peer = this.peerFor(h.nodeId, h.addr);
     if (h.nodeId > this.nodeId) {
       // Our own dial is the one to keep, unless the peer has restarted or lost the connection we hold.
@@ -435,6 +469,7 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
     if (payload.version < MIN_PROTOCOL_VERSION || payload.version > MAX_PROTOCOL_VERSION) {
       throw new ClusterKitError('ERR_PROTOCOL', `peer chose unsupported protocol version ${payload.version}`);
     }
+    this.auth?.checkAccepted(conn);
     conn.peerIncarnation = payload.incarnation;
     conn.state = 'open';
     conn.clearDeadline();
@@ -444,6 +479,7 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
 
   /** Makes `conn` the peer's connection, replacing any older one, and flushes what was queued. */
   private establish(peer: Peer, conn: Connection): void {
+    conn.setMaxFrameBytes(this.maxFrameBytes);
     const old = peer.conn;
     peer.conn = conn;
     peer.everConnected = true;
@@ -517,7 +553,9 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
   // --- bookkeeping -----------------------------------------------------------------------------------------------
 
   private track(socket: net.Socket, role: ConnectionRole): Connection {
-    const conn = new Connection(socket, role, this.maxFrameBytes, this.scheduler, this.callbacks);
+    // Until the handshake is done the peer is unknown: it may not make us buffer a large frame.
+    const limit = Math.min(this.maxFrameBytes, HANDSHAKE_MAX_FRAME_BYTES);
+    const conn = new Connection(socket, role, limit, this.scheduler, this.callbacks);
     this.connections.add(conn);
     return conn;
   }

@@ -1,7 +1,8 @@
 /**
- * The two control frames that open a connection. The dialer sends Hello right after the 4-byte preamble; the
- * acceptor answers with HelloAck and, when it refuses, closes the connection. Both use the same frame layout as
- * messages ([u8 version][u8 type][body]) with type numbers outside the message range.
+ * The two control frames that open a connection. The dialer sends Hello right after the 4-byte preamble (after
+ * the AuthInit/AuthChallenge exchange when the cluster has a secret); the acceptor answers with HelloAck and, when
+ * it refuses, closes the connection. Both use the same frame layout as messages ([u8 version][u8 type][body])
+ * with type numbers outside the message range.
  *
  *   Hello    = u8 minVersion, u8 maxVersion, str cluster, str nodeId, str addr, str expectedPeerId,
  *              u64 incarnation, bytes auth
@@ -17,6 +18,17 @@ import { stringSize, Writer } from './writer.js';
 /** Frame type numbers of the control frames (message types are 1..11). */
 export const HELLO_TYPE = 0x41;
 export const HELLO_ACK_TYPE = 0x42;
+/**
+ * Authentication frames exchanged before Hello when the cluster has a secret (see src/security/raft-auth.ts):
+ * the dialer's AuthInit (its nonce) and the acceptor's AuthChallenge (its nonce and proof).
+ */
+export const AUTH_INIT_TYPE = 0x43;
+export const AUTH_CHALLENGE_TYPE = 0x44;
+
+/** Whether a frame payload is one of the authentication frames. */
+export function isAuthFrame(payload: Uint8Array): boolean {
+  return payload.length >= 2 && (payload[1] === AUTH_INIT_TYPE || payload[1] === AUTH_CHALLENGE_TYPE);
+}
 
 /** Largest authentication payload either side may send. */
 export const MAX_AUTH_BYTES = 64 * 1024;
@@ -32,9 +44,9 @@ export interface Hello {
   readonly expectedPeerId: string;
   readonly incarnation: number;
   /**
-   * AUTHENTICATION: reserved. Empty in this version. A later version carries credentials here (for example an
-   * HMAC keyed by a cluster secret) and the acceptor checks them in TcpTransport.onHello, at the line marked
-   * AUTHENTICATION, refusing with HelloStatus.AuthFailed.
+   * The dialer's proof of membership: with a cluster secret, an HMAC over both sides' nonces from the
+   * AuthInit/AuthChallenge exchange that precedes this Hello (src/security/raft-auth.ts); empty otherwise. The
+   * acceptor checks it (TcpTransport's `auth` option) and refuses with HelloStatus.AuthFailed.
    */
   readonly auth: Uint8Array;
 }
@@ -68,7 +80,7 @@ export interface HelloAck {
   readonly nodeId: string;
   readonly incarnation: number;
   readonly reason: string;
-  /** AUTHENTICATION: reserved, empty in this version (see Hello.auth). */
+  /** Unused, empty (the acceptor proves itself in AuthChallenge, before the Hello). */
   readonly auth: Uint8Array;
 }
 
