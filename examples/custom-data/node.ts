@@ -9,7 +9,10 @@
  *
  * Environment: NODE_ID (required), HTTP_ADDR (ClusterKit's API and Raft, default 127.0.0.1:0), APP_ADDR (this
  * application, default 127.0.0.1:0), JOIN_ADDR (comma-separated; empty: bootstrap), DATA_DIR (default
- * ./clusterkit-data/<NODE_ID>), HEALTH_INTERVAL_MS, HEALTH_TIMEOUT_MS, HEALTH_FAILURE_THRESHOLD.
+ * ./clusterkit-data/<NODE_ID>), HEALTH_INTERVAL_MS, HEALTH_TIMEOUT_MS, HEALTH_FAILURE_THRESHOLD, and the security
+ * variables of examples/kv/secure.ts (CLUSTER_SECRET, TLS_CERT, TLS_KEY, TLS_CA, TLS_CLIENT_CERTS, ADMIN_TOKEN,
+ * READ_TOKEN, ...): with TLS, ClusterKit's port and this application's port both serve HTTPS with the node's
+ * certificate (SIGHUP re-reads the files for both).
  *
  * The application's API (JSON):
  *   GET    /flags[?consistent=true]        every flag: {nodeId, flags: {name: value}, revisions: {name: n}}
@@ -20,13 +23,14 @@
  * `consistent=true` makes the read linearizable (it reflects every write committed before it, cluster-wide);
  * without it the read is local and may lag the leader by a commit.
  *
- * stdout, one JSON object per line: {"type":"ready","nodeId","httpAddr","appAddr"} once the node is a member, and
+ * stdout, one JSON object per line: {"type":"ready","nodeId","httpAddr","appAddr","tls"} once a member, and
  * {"type":"flagChange","nodeId","flag","deleted","revision"} for every flag change this node applies.
  * SIGTERM or SIGINT: leave the cluster gracefully, then exit 0 (a second signal exits at once).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClusterKit, ClusterKitError, type HealthCheckOptions, InvalidArgumentError } from '../../src/index.js';
+import { createAppServer, reloadAppServer, securityFromEnv } from '../kv/secure.js';
 import { decodeFlag, encodeFlag, type FlagValue, flagKey, flagName, greet } from './flags.js';
 
 const MAX_BODY = 2 * 1024 * 1024;
@@ -71,6 +75,7 @@ function splitAddr(addr: string): { host: string; port: number } {
 }
 
 const nodeId = env('NODE_ID');
+const security = securityFromEnv(process.env);
 const joinAddr = env('JOIN_ADDR', '')
   .split(',')
   .map((s) => s.trim())
@@ -202,7 +207,7 @@ function reply(res: ServerResponse, status: number, json: unknown): void {
   res.end(body);
 }
 
-const app = createServer(handle);
+const app = createAppServer(security.serverTls, handle);
 const appListen = splitAddr(env('APP_ADDR', '127.0.0.1:0'));
 await new Promise<void>((resolve, reject) => {
   app.once('error', reject);
@@ -216,6 +221,7 @@ const node = new ClusterKit({
   httpAddr: env('HTTP_ADDR', '127.0.0.1:0'),
   dataDir: env('DATA_DIR', `./clusterkit-data/${nodeId}`),
   healthCheck: healthFromEnv(),
+  ...security.clusterkit,
   // Service discovery: other nodes (and clients reading GET /cluster) find this application here.
   services: { flags: appAddr },
   ...(joinAddr.length === 0 ? {} : { joinAddr }),
@@ -246,6 +252,23 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+// SIGHUP after a certificate rotation: both ports use the new files for new connections (without TLS, SIGHUP keeps
+// its default meaning).
+const tls = security.serverTls;
+if (tls !== undefined) {
+  const reload = async (): Promise<void> => {
+    try {
+      const r = await node.reloadTls();
+      reloadAppServer(app, tls);
+      process.stderr.write(`${nodeId}: SIGHUP: TLS files reloaded (changed: ${r.changed})\n`);
+    } catch (err) {
+      // Unusable files change nothing: the node keeps the certificate it has.
+      process.stderr.write(`${nodeId}: SIGHUP: TLS reload failed: ${String(err)}\n`);
+    }
+  };
+  process.on('SIGHUP', () => void reload());
+}
+
 try {
   await node.start();
 } catch (err) {
@@ -253,4 +276,4 @@ try {
   process.exit(1);
 }
 running.node = node;
-print({ type: 'ready', nodeId, httpAddr: node.address, appAddr });
+print({ type: 'ready', nodeId, httpAddr: node.address, appAddr, tls: tls !== undefined });

@@ -8,6 +8,7 @@
  *
  *   npx tsx examples/custom-data/scenario.ts              # 5 nodes
  *   npx tsx examples/custom-data/scenario.ts --nodes 3    # what CI runs (test/examples/custom-data.test.ts)
+ *   npx tsx examples/custom-data/scenario.ts --secure     # a cluster secret, TLS on both ports, tokens
  *
  * Exit code 0 when every check passed; 1 with the failed check; 130 after Ctrl-C (every process it started is
  * stopped and its temp directory removed).
@@ -15,6 +16,8 @@
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LocalCredentials } from '../kv/credentials.js';
+import { type ClientSecurity, schemeOf } from '../kv/secure.js';
 import { asRecord, describeFailure, type JsonResponse, requestJson } from '../local-cluster/http.js';
 import { freePorts, type NodeProcess, ProcessGroup, waitFor, withTimeout } from '../local-cluster/processes.js';
 import type { FlagValue } from './flags.js';
@@ -28,6 +31,11 @@ export interface FlagsScenarioOptions {
   readonly log?: (line: string) => void;
   /** Called with the process group once it exists (a caller's Ctrl-C handler closes it). */
   readonly onGroup?: (group: ProcessGroup) => void;
+  /**
+   * A secure cluster: a CA and per-node certificates made into the run's temp directory, a cluster secret, admin
+   * and read tokens (examples/kv/credentials.ts); both ports of every node speak HTTPS. Default false.
+   */
+  readonly secure?: boolean;
 }
 
 export interface FlagsScenarioResult {
@@ -70,13 +78,28 @@ export async function runFlagsScenario(options: FlagsScenarioOptions = {}): Prom
       const id = `node-${i + 1}`;
       return { id, httpAddr: `127.0.0.1:${port}`, dataDir: join(group.dir, id), proc: undefined!, appAddr: '' };
     });
-    say(`starting ${n} nodes (data in ${group.dir})`);
+    const credentials =
+      options.secure === true
+        ? new LocalCredentials(
+            join(group.dir, 'pki'),
+            nodes.map((x) => x.id),
+          )
+        : undefined;
+    // The scenario reads GET /cluster (a read endpoint) and uses the application's open API: the read token will do.
+    const client = credentials?.client('read');
+    const url = (addr: string, path: string): string => `${schemeOf(client)}://${addr}${path}`;
+    const start = (node: FlagNode, join: readonly string[]): Promise<void> =>
+      startNode(group, node, join, credentials?.nodeEnv(node.id) ?? {});
+    const clusterOf = (node: FlagNode): Promise<Record<string, unknown>> => fetchCluster(node, url, client);
+    say(
+      `starting ${n} nodes${credentials === undefined ? '' : ' (secure: secret, TLS, tokens)'} (data in ${group.dir})`,
+    );
     const first = nodes[0]!;
-    await Promise.all(nodes.map((node) => start(group, node, node === first ? [] : [first.httpAddr])));
+    await Promise.all(nodes.map((node) => start(node, node === first ? [] : [first.httpAddr])));
     say(`every node is a member: ${nodes.map((x) => `${x.id} app ${x.appAddr}`).join(', ')}`);
 
     const api = async (node: FlagNode, method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown) =>
-      requestJson(method, `http://${node.appAddr}${path}`, body, 10_000);
+      requestJson(method, url(node.appAddr, path), body, 10_000, client);
     const ok = async (node: FlagNode, method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown) => {
       const res = await api(node, method, path, body);
       if (res.status !== 200) throw new Error(describeFailure(`${method} ${path} on ${node.id}`, res));
@@ -182,7 +205,6 @@ export async function runFlagsScenario(options: FlagsScenarioOptions = {}): Prom
     await victim.proc.exited;
     say(`restarting ${victim.id} on its data directory`);
     await start(
-      group,
       victim,
       survivors.map((x) => x.httpAddr),
     );
@@ -212,8 +234,14 @@ export async function runFlagsScenario(options: FlagsScenarioOptions = {}): Prom
   }
 }
 
-async function start(group: ProcessGroup, node: FlagNode, join: readonly string[]): Promise<void> {
+async function startNode(
+  group: ProcessGroup,
+  node: FlagNode,
+  join: readonly string[],
+  securityEnv: Readonly<Record<string, string>>,
+): Promise<void> {
   node.proc = group.spawn(node.id, NODE_SCRIPT, {
+    ...securityEnv,
     NODE_ID: node.id,
     HTTP_ADDR: node.httpAddr,
     APP_ADDR: '127.0.0.1:0',
@@ -225,8 +253,12 @@ async function start(group: ProcessGroup, node: FlagNode, join: readonly string[
   node.appAddr = String(ready['appAddr']);
 }
 
-async function clusterOf(node: FlagNode): Promise<Record<string, unknown>> {
-  const res = await requestJson('GET', `http://${node.httpAddr}/cluster`, undefined, 5000);
+async function fetchCluster(
+  node: FlagNode,
+  url: (addr: string, path: string) => string,
+  client: ClientSecurity | undefined,
+): Promise<Record<string, unknown>> {
+  const res = await requestJson('GET', url(node.httpAddr, '/cluster'), undefined, 5000, client);
   const cluster = asRecord(asRecord(res.body)?.['cluster']);
   if (res.status !== 200 || cluster === undefined) throw new Error(describeFailure(`GET /cluster on ${node.id}`, res));
   return cluster;
@@ -273,7 +305,8 @@ async function main(): Promise<void> {
     void (group?.close() ?? Promise.resolve()).finally(() => process.exit(130));
   });
   try {
-    await runFlagsScenario({ nodes: parseNodes(process.argv.slice(2)), onGroup: (g) => (group = g) });
+    const argv = process.argv.slice(2);
+    await runFlagsScenario({ nodes: parseNodes(argv), secure: argv.includes('--secure'), onGroup: (g) => (group = g) });
     process.exit(0);
   } catch (err) {
     process.stderr.write(`FAILED: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -212,5 +212,4 @@ export class QuorumClient implements KvClient {
   }
 }
 
-export const createClient: ClientFactory = (seeds, security) =>
-  new QuorumClient(seeds.httpAddrs(), security).connect();
+export const createClient: ClientFactory = (seeds, security) => new QuorumClient(seeds.httpAddrs(), security).connect();

@@ -164,7 +164,8 @@ export class KvCluster {
     installExitHook();
     this.dir = mkdtempSync(join(tmpdir(), 'ck-kv-'));
     try {
-      this.credentials = o.secure === undefined ? undefined : new LocalCredentials(join(this.dir, 'pki'), o.secure.nodeIds);
+      this.credentials =
+        o.secure === undefined ? undefined : new LocalCredentials(join(this.dir, 'pki'), o.secure.nodeIds);
     } catch (err) {
       rmSync(this.dir, { recursive: true, force: true });
       throw err;

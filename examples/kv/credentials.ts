@@ -22,12 +22,13 @@ export class LocalCredentials {
   readonly readToken = randomBytes(24).toString('hex');
   readonly caFile: string;
   readonly #ca: Buffer;
-  readonly #dir: string;
 
   /** Makes the CA and a certificate for each of `nodeIds` into `dir` (created if needed). */
-  constructor(dir: string, nodeIds: readonly string[]) {
+  constructor(
+    readonly dir: string,
+    nodeIds: readonly string[],
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.#dir = dir;
     const pki = new TestPki();
     try {
       copyFileSync(pki.ca(CA), join(dir, `${CA}.pem`));
@@ -45,11 +46,11 @@ export class LocalCredentials {
   }
 
   certFile(nodeId: string): string {
-    return join(this.#dir, `${nodeId}.pem`);
+    return join(this.dir, `${nodeId}.pem`);
   }
 
   keyFile(nodeId: string): string {
-    return join(this.#dir, `${nodeId}.key`);
+    return join(this.dir, `${nodeId}.key`);
   }
 
   /** The environment of node `nodeId` (examples/kv/secure.ts). */

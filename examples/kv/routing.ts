@@ -7,6 +7,9 @@
  * client's (or says it does not own a key, or cannot be reached), the client refreshes. The refresh sends
  * `If-None-Match` with the last ETag, so an unchanged table costs a 304. The seed list follows the membership, so
  * losing the node the client first talked to does not strand it.
+ *
+ * On a secure cluster the HttpClient given carries the cluster's CA and the read token (`GET /cluster` is a read
+ * endpoint: 401 without it, which the refresh reports like any other failure).
  */
 import { ClusterKitError, partitionIdForKey } from '../../src/index.js';
 import type { HttpClient } from './http.js';

@@ -22,15 +22,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
-  Agent as HttpAgent,
   type ClientRequest,
   createServer as createHttpServer,
-  type IncomingMessage,
+  Agent as HttpAgent,
   request as httpRequest,
+  type IncomingMessage,
   type RequestListener,
   type Server,
 } from 'node:http';
-import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import { type ClientCertMode, type ClusterKitOptions, InvalidArgumentError } from '../../src/index.js';
 
@@ -50,9 +50,9 @@ export interface ClientTls {
 
 /** How an HTTP client of the examples talks to a node: https (with `tls`) or http, and a bearer token. */
 export interface ClientSecurity {
-  readonly tls?: ClientTls;
+  readonly tls?: ClientTls | undefined;
   /** Sent as `Authorization: Bearer <token>` on every request. */
-  readonly token?: string;
+  readonly token?: string | undefined;
 }
 
 /** The application port's TLS: the node's own certificate, files re-read on reload. */

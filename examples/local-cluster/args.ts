@@ -12,6 +12,8 @@ export interface Options {
   readonly concurrency: number;
   /** The KV server script, relative to the repository root. */
   readonly server: string;
+  /** A secure cluster: secret, TLS on every port (certificates made for the run), admin and read tokens. */
+  readonly secure: boolean;
   /** Plain lines even on a terminal. */
   readonly plain: boolean;
   readonly color: boolean;
@@ -27,6 +29,7 @@ export const DEFAULTS: Options = {
   healthThreshold: 3,
   concurrency: 16,
   server: 'examples/kv-server-side/server.ts',
+  secure: false,
   plain: false,
   color: true,
 };
@@ -48,6 +51,8 @@ Options:
   --concurrency N        KV requests in flight (default 16)
   --server PATH          the KV server script, relative to the repository root; it must speak the contract of
                          examples/kv-server-side/server.ts (default: that one)
+  --secure               a secure cluster: a cluster secret, TLS on every port (a CA and per-node certificates
+                         made for the run with openssl), admin and read tokens; the same steps, over https
   --plain                plain lines, even on a terminal
   --no-color             no colours
   -h, --help             this text
@@ -55,6 +60,7 @@ Options:
 Examples:
   npm start                              # 5 nodes, 1,000 keys
   npm start -- --nodes 3 --keys 200      # smaller and quicker
+  npm start -- --secure                  # the same on a secure cluster (secret, TLS, tokens)
   npm start -- --plain > run.log         # a log file (plain lines are the default when not a terminal)
 
 Exit codes: 0 every key verified; 1 a check failed or a step timed out (the reason is printed); 2 bad options;
@@ -91,6 +97,7 @@ export function parseOptions(argv: readonly string[]): ParseResult {
         'health-threshold': { type: 'string' },
         concurrency: { type: 'string' },
         server: { type: 'string' },
+        secure: { type: 'boolean' },
         plain: { type: 'boolean' },
         'no-color': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -117,6 +124,7 @@ export function parseOptions(argv: readonly string[]): ParseResult {
       healthThreshold: int('health-threshold', s('health-threshold'), DEFAULTS.healthThreshold, 1, 100),
       concurrency: int('concurrency', s('concurrency'), DEFAULTS.concurrency, 1, 256),
       server: s('server') ?? DEFAULTS.server,
+      secure: values['secure'] === true,
       plain: values['plain'] === true,
       color: values['no-color'] !== true,
     };

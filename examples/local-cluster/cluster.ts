@@ -4,6 +4,8 @@
  * the KV's GET /kv-stats).
  */
 import { join } from 'node:path';
+import { LocalCredentials } from '../kv/credentials.js';
+import { type ClientSecurity, schemeOf } from '../kv/secure.js';
 import { asRecord, describeFailure, requestJson } from './http.js';
 import { classifyLine, type NodeLine } from './lines.js';
 import { freePorts, type NodeProcess, ProcessGroup } from './processes.js';
@@ -18,6 +20,8 @@ export interface ClusterSettings {
   readonly healthIntervalMs: number;
   readonly healthTimeoutMs: number;
   readonly healthThreshold: number;
+  /** A secure cluster: secret, TLS on every port, admin and read tokens (examples/kv/credentials.ts). */
+  readonly secure?: boolean;
 }
 
 export interface KvNode {
@@ -75,6 +79,10 @@ export function parseClusterView(body: unknown): ClusterView | undefined {
 export class LocalCluster {
   readonly group: ProcessGroup;
   readonly nodes: KvNode[];
+  /** On a secure cluster: its CA, certificates, secret and tokens, in the group's temp directory. */
+  readonly credentials: LocalCredentials | undefined;
+  /** How the driver talks to the nodes: https with the CA and the read token on a secure cluster. */
+  readonly client: ClientSecurity | undefined;
 
   private constructor(
     readonly settings: ClusterSettings,
@@ -93,6 +101,25 @@ export class LocalCluster {
         state: 'stopped',
       };
     });
+    this.credentials = settings.secure === true ? this.#credentials() : undefined;
+    this.client = this.credentials?.client('read');
+  }
+
+  #credentials(): LocalCredentials {
+    try {
+      return new LocalCredentials(
+        join(this.group.dir, 'pki'),
+        this.nodes.map((n) => n.id),
+      );
+    } catch (err) {
+      // No process was started yet: only the temp directory to remove.
+      this.group.closeSync();
+      throw err;
+    }
+  }
+
+  #url(addr: string, path: string): string {
+    return `${schemeOf(this.client)}://${addr}${path}`;
   }
 
   /** Picks the nodes' ports; starts nothing. */
@@ -117,6 +144,7 @@ export class LocalCluster {
   spawn(node: KvNode, join: readonly string[]): NodeProcess {
     const s = this.settings;
     const proc = this.group.spawn(node.id, s.server, {
+      ...this.credentials?.nodeEnv(node.id),
       NODE_ID: node.id,
       HTTP_ADDR: node.httpAddr,
       KV_ADDR: '127.0.0.1:0',
@@ -152,7 +180,7 @@ export class LocalCluster {
   }
 
   async clusterView(node: KvNode): Promise<ClusterView> {
-    const res = await requestJson('GET', `http://${node.httpAddr}/cluster`, undefined, 3000);
+    const res = await requestJson('GET', this.#url(node.httpAddr, '/cluster'), undefined, 3000, this.client);
     const view = res.status === 200 ? parseClusterView(res.body) : undefined;
     if (view === undefined) throw new Error(describeFailure(`GET /cluster on ${node.id}`, res));
     return view;
@@ -160,7 +188,7 @@ export class LocalCluster {
 
   /** Keys this node holds (primary and replica copies), from its KV API. */
   async kvKeys(node: KvNode): Promise<number> {
-    const res = await requestJson('GET', `http://${node.kvAddr}/kv-stats`, undefined, 3000);
+    const res = await requestJson('GET', this.#url(node.kvAddr, '/kv-stats'), undefined, 3000, this.client);
     const keys = asRecord(res.body)?.['keys'];
     if (res.status !== 200 || typeof keys !== 'number')
       throw new Error(describeFailure(`GET /kv-stats on ${node.id}`, res));

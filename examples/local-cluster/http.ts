@@ -1,4 +1,9 @@
-/** A tiny JSON-over-HTTP client for the examples (Node's fetch, a timeout on every request). */
+/**
+ * A tiny JSON-over-HTTP client for the examples: a timeout on every request, and http or https as the URL says,
+ * with the CA, client certificate and bearer token of a ClientSecurity (examples/kv/secure.ts) on a secure cluster.
+ */
+import type { IncomingMessage } from 'node:http';
+import { type ClientSecurity, startRequest } from '../kv/secure.js';
 
 export interface JsonResponse {
   readonly status: number;
@@ -7,27 +12,57 @@ export interface JsonResponse {
 }
 
 /** Sends one request; rejects only when no HTTP answer came (refused, reset, timed out). */
-export async function requestJson(
+export function requestJson(
   method: 'GET' | 'PUT' | 'POST' | 'DELETE',
   url: string,
   body?: unknown,
   timeoutMs = 5000,
+  security?: ClientSecurity,
 ): Promise<JsonResponse> {
-  const res = await fetch(url, {
-    method,
-    signal: AbortSignal.timeout(timeoutMs),
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  const u = new URL(url);
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+  // The URL's scheme decides; an https URL without a CA verifies against Node's public roots.
+  const https = u.protocol === 'https:';
+  const sec: ClientSecurity = {
+    ...(https ? { tls: security?.tls ?? {} } : {}),
+    ...(security?.token === undefined ? {} : { token: security.token }),
+  };
+  return new Promise<JsonResponse>((resolve, reject) => {
+    const req = startRequest(
+      sec,
+      {
+        host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: Number(u.port || (https ? 443 : 80)),
+        method,
+        path: `${u.pathname}${u.search}`,
+        headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': data.length },
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text === '' ? undefined : text;
+          if (text !== '') {
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              // Not JSON: the caller gets the text (an error page, a proxy's message) to show as is.
+            }
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.end(data);
   });
-  const text = await res.text();
-  let parsed: unknown = text === '' ? undefined : text;
-  if (text !== '') {
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // Not JSON: the caller gets the text (an error page, a proxy's message) to show as is.
-    }
-  }
-  return { status: res.status, body: parsed };
 }
 
 /** A short, human description of a failed request or response, for error messages. */

@@ -3,6 +3,7 @@
  * partition's primary), spread over the running nodes, retried on another node when a node does not answer or
  * answers 5xx (a node may be dying or just restarted), with a bounded number of requests in flight.
  */
+import { type ClientSecurity, schemeOf } from '../kv/secure.js';
 import { describeFailure, requestJson } from './http.js';
 
 export type ReadOutcome =
@@ -15,6 +16,8 @@ export interface KvClientOptions {
   readonly targets: () => readonly string[];
   readonly attempts?: number;
   readonly timeoutMs?: number;
+  /** On a secure cluster: https with its CA (the KV port serves the node's certificate). */
+  readonly security?: ClientSecurity | undefined;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -23,8 +26,10 @@ export class KvClient {
   readonly #targets: () => readonly string[];
   readonly #attempts: number;
   readonly #timeoutMs: number;
+  readonly #security: ClientSecurity | undefined;
 
   constructor(options: KvClientOptions) {
+    this.#security = options.security;
     this.#targets = options.targets;
     this.#attempts = options.attempts ?? 6;
     this.#timeoutMs = options.timeoutMs ?? 5000;
@@ -36,12 +41,7 @@ export class KvClient {
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       const addr = this.#pick(spread + attempt);
       try {
-        const res = await requestJson(
-          'PUT',
-          `http://${addr}/kv/${encodeURIComponent(key)}`,
-          { value },
-          this.#timeoutMs,
-        );
+        const res = await requestJson('PUT', this.#url(addr, key), { value }, this.#timeoutMs, this.#security);
         if (res.status === 200) return;
         last = describeFailure(`PUT ${key} via ${addr}`, res);
         if (res.status < 500) break; // the request itself is wrong: another node will not help
@@ -59,12 +59,7 @@ export class KvClient {
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       const addr = this.#pick(spread + attempt);
       try {
-        const res = await requestJson(
-          'GET',
-          `http://${addr}/kv/${encodeURIComponent(key)}`,
-          undefined,
-          this.#timeoutMs,
-        );
+        const res = await requestJson('GET', this.#url(addr, key), undefined, this.#timeoutMs, this.#security);
         if (res.status === 404) return { kind: 'missing' };
         const body = res.body as { value?: unknown; node?: unknown } | undefined;
         if (res.status === 200 && typeof body?.value === 'string') {
@@ -77,6 +72,10 @@ export class KvClient {
       await sleep(50 * 2 ** attempt);
     }
     return { kind: 'error', message: last };
+  }
+
+  #url(addr: string, key: string): string {
+    return `${schemeOf(this.#security)}://${addr}/kv/${encodeURIComponent(key)}`;
   }
 
   #pick(i: number): string {

@@ -21,7 +21,14 @@ export const HOOK_EVENTS = [
 export type HookEventName = (typeof HOOK_EVENTS)[number];
 
 export type NodeLine =
-  | { readonly kind: 'ready'; readonly nodeId: string; readonly httpAddr: string; readonly kvAddr: string }
+  | {
+      readonly kind: 'ready';
+      readonly nodeId: string;
+      readonly httpAddr: string;
+      readonly kvAddr: string;
+      /** Both ports speak HTTPS (a secure cluster). */
+      readonly tls?: true;
+    }
   | {
       readonly kind: 'event';
       readonly nodeId: string;
@@ -51,7 +58,9 @@ export function classifyLine(line: JsonLine, nodeId: string): NodeLine {
     case 'ready': {
       const httpAddr = str(line['httpAddr']);
       const kvAddr = str(line['kvAddr']);
-      if (httpAddr !== undefined && kvAddr !== undefined) return { kind: 'ready', nodeId: node, httpAddr, kvAddr };
+      if (httpAddr !== undefined && kvAddr !== undefined) {
+        return { kind: 'ready', nodeId: node, httpAddr, kvAddr, ...(line['tls'] === true ? { tls: true } : {}) };
+      }
       break;
     }
     case 'event': {
