@@ -10,16 +10,46 @@
  *
  * Guards against removing a live node by mistake:
  * - a member the leader has never heard from (just added, or this leader is new) is timed from when the leader
- *   started tracking it, so forming clusters and new leaders give everyone the full grace period;
+ *   started tracking it, so forming clusters and new leaders give everyone the full grace period, plus
+ *   `firstContactMs`: the time the leader's transport may need before it can reach a process at all (see below);
+ * - a member restarted as a new process (a new incarnation: its restart was admitted, or it rejoined) is tracked
+ *   anew from that moment. Its admission proved it alive, and everything the engine knows about it still
+ *   describes the old process: the leader keeps the Raft progress of a member re-added soon after its removal, and
+ *   a member that kept its place never lost it, so `lastContactMs` goes on counting from before the crash until
+ *   the new process first answers. Measured from there, a node restarted just before its removal was found dead a
+ *   moment after its rejoin and removed a second time;
+ * - only an answer received after tracking (re)started counts as hearing from a member (`everHeard`, which voter
+ *   promotion requires); an older one is the previous process's, or a previous leadership's;
+ * - a member not in the Raft configuration yet (`NOT_IN_RAFT`) cannot answer: its clock starts over until it is;
  * - when the leader's own process was stalled (its periodic evaluation ran late), silence measured across the stall
  *   says nothing about the followers: decisions wait until replication has had a moment to catch up.
+ *
+ * Why `firstContactMs`: a restarted process is reached only when the leader's transport dials it again (or it
+ * dials the leader), and the transport's reconnect back-off, grown while the old process was down, can reach its
+ * ceiling (2 s by default): longer than short health settings allow (300 ms × 3). The failure checks count from
+ * when the leader could first check: a process never heard from is removed after firstContactMs + deadAfterMs;
+ * one the leader has heard from, after deadAfterMs of silence as always.
  */
+
+/** The value of `contacts` for a member that is not in the Raft configuration yet: it cannot answer the leader. */
+export const NOT_IN_RAFT = -2;
+
+/**
+ * The Raft transport's longest reconnect back-off (TcpTransportOptions.reconnectMaxMs, whose default ClusterKit
+ * keeps), ms: the longest a leader may wait before it dials a restarted member again.
+ */
+export const RECONNECT_CEILING_MS = 2000;
 
 export interface LivenessConfig {
   /** Silence after which a member is unhealthy, ms. */
   readonly unhealthyAfterMs: number;
   /** Silence after which a member is dead, ms. */
   readonly deadAfterMs: number;
+  /**
+   * How long the leader may need before it can reach a (re)started process at all, ms: a member never heard from
+   * (since tracking started or restarted) is dead after firstContactMs + deadAfterMs. Default 0.
+   */
+  readonly firstContactMs?: number;
   /** Silence that counts as an outage for rejoin bookkeeping, ms. */
   readonly gapMs: number;
   /** After a stall of the leader's own loop, how long decisions wait, ms. */
@@ -29,8 +59,10 @@ export interface LivenessConfig {
 }
 
 interface Tracked {
-  /** Monotonic ms when tracking started (baseline for a member never heard from). */
-  readonly since: number;
+  /** Monotonic ms when tracking started or restarted (baseline for a member never heard from since). */
+  since: number;
+  /** The member's incarnation as last reported (undefined: not reported yet). */
+  incarnation: string | undefined;
   /** Monotonic ms of the last contact (or the baseline). */
   contactAt: number;
   everHeard: boolean;
@@ -71,9 +103,11 @@ export class LivenessTracker {
 
   /**
    * Records the engine's view at monotonic time `now`: `contacts` maps each tracked member (every member but this
-   * node) to `lastContactMs` (-1 when never heard from).
+   * node) to `lastContactMs` (-1 when never heard from, NOT_IN_RAFT when it cannot be reached yet);
+   * `incarnations` gives the incarnation of those that are cluster members (a Raft member outside the cluster
+   * state has none): a change means a new process, tracked anew from `now`.
    */
-  update(now: number, contacts: ReadonlyMap<string, number>): void {
+  update(now: number, contacts: ReadonlyMap<string, number>, incarnations?: ReadonlyMap<string, string>): void {
     if (this.#lastUpdate !== undefined && now - this.#lastUpdate > 2 * this.#cfg.periodMs + 100) {
       this.#holdUntil = now + this.#cfg.stallHoldMs;
     }
@@ -81,10 +115,12 @@ export class LivenessTracker {
     this.#now = now;
     for (const id of [...this.#members.keys()]) if (!contacts.has(id)) this.#members.delete(id);
     for (const [id, lastContactMs] of contacts) {
+      const incarnation = incarnations?.get(id);
       let t = this.#members.get(id);
       if (t === undefined) {
         t = {
           since: now,
+          incarnation,
           contactAt: now,
           everHeard: false,
           outageFrom: undefined,
@@ -93,9 +129,16 @@ export class LivenessTracker {
         };
         this.#members.set(id, t);
       }
-      if (lastContactMs >= 0) {
-        t.contactAt = Math.max(t.contactAt, now - lastContactMs);
-        t.everHeard = true;
+      const restarted = incarnation !== undefined && t.incarnation !== undefined && incarnation !== t.incarnation;
+      if (incarnation !== undefined) t.incarnation = incarnation;
+      if (restarted || lastContactMs === NOT_IN_RAFT) {
+        t.since = now;
+        t.contactAt = now;
+        t.everHeard = false;
+      } else if (lastContactMs >= 0) {
+        const at = now - lastContactMs;
+        t.contactAt = Math.max(t.contactAt, at);
+        if (at >= t.since) t.everHeard = true;
       }
       const silence = now - t.contactAt;
       if (silence > this.#cfg.gapMs) {
@@ -118,11 +161,12 @@ export class LivenessTracker {
     const t = this.#members.get(id);
     if (t === undefined) return undefined;
     const silenceMs = this.#now - t.contactAt;
+    const deadAfter = this.#cfg.deadAfterMs + (t.everHeard ? 0 : (this.#cfg.firstContactMs ?? 0));
     return {
       id,
       silenceMs,
       healthy: silenceMs <= this.#cfg.unhealthyAfterMs,
-      dead: !this.holding && silenceMs >= this.#cfg.deadAfterMs,
+      dead: !this.holding && silenceMs >= deadAfter,
       everHeard: t.everHeard,
     };
   }

@@ -174,6 +174,8 @@ export class NodeProc {
 export class ProcCluster {
   readonly dir = mkdtempSync(join(tmpdir(), 'ck-node-proc-'));
   readonly procs = new Map<string, NodeProc>();
+  /** Earlier processes of restarted nodes (replaced in `procs`, still cleaned up by destroy()). */
+  readonly #retired: NodeProc[] = [];
   #waiters: (() => void)[] = [];
 
   constructor() {
@@ -230,6 +232,18 @@ export class ProcCluster {
     await old.exited;
     const { nodeId: _id, dataDir: _dir, ...rest } = old.config;
     return this.start(id, { ...rest, ...options, port: old.port });
+  }
+
+  /**
+   * Boots a second process for `id` (same port and data directory) while the first may still run, without
+   * starting it: kill the first, then start() this one, and the node is back within milliseconds of its crash
+   * instead of a module load later. It takes the first one's place in `procs`.
+   */
+  async bootReplacement(id: string, options: NodeOptions = {}): Promise<NodeProc> {
+    const old = this.node(id);
+    this.#retired.push(old);
+    const { nodeId: _id, dataDir: _dir, ...rest } = old.config;
+    return this.boot(id, { ...rest, port: old.port, ...options });
   }
 
   /** Resolves with the first truthy value of `cond`, re-checked on every message from a node and every `pollMs`. */
@@ -293,7 +307,7 @@ export class ProcCluster {
 
   async destroy(): Promise<void> {
     const exits: Promise<unknown>[] = [];
-    for (const p of this.procs.values()) {
+    for (const p of new Set([...this.#retired, ...this.procs.values()])) {
       if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
       exits.push(p.exited);
       children.delete(p.child);
