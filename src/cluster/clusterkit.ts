@@ -170,8 +170,8 @@ export class ClusterKit {
             core.logger.warn({ err: String(err) }, 'could not remove itself from raft; the next leader will');
           });
         }
-        // The leader drops a departed node from Raft at once, and then stops talking to it; a removed node is not
-        // always sent the configuration that removes it. So: done when the configuration says so, or when the
+        // The leader drops a departed node from Raft at once and keeps replicating to it until it has learned that
+        // its removal committed. So: done when the configuration says so, or (the leader gone, say) when the
         // leader has gone quiet for a few heartbeats (bounded: a stopping node is dropped by the leader anyway).
         const quietMs = 3 * (core.o.raft.heartbeatMs ?? 100);
         let received = raft.counters().messagesReceived;

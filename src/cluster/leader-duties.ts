@@ -19,7 +19,7 @@ import type { RaftStatus } from '../raft/api.js';
 import type { Clock, Scheduler, TimerHandle } from '../util/io.js';
 import { errorFields, type Logger } from '../util/logger.js';
 import { decodeHealthRecord, encodeHealthRecord, HEALTH_KEY, sameIds } from './health.js';
-import { LivenessTracker } from './liveness.js';
+import { LivenessTracker, NOT_IN_RAFT, RECONNECT_CEILING_MS } from './liveness.js';
 import type { ResolvedHealthCheck } from './options.js';
 import type { RaftMembership } from './raft-membership.js';
 import type { ApplyOk, ClusterCommand, ClusterStateView } from './state/index.js';
@@ -52,16 +52,19 @@ export class LeaderDuties {
   readonly #host: DutyHost;
   readonly tracker: LivenessTracker;
   readonly #periodMs: number;
-  readonly #departedGraceMs: number;
   #timer: TimerHandle | null = null;
   #stopped = false;
   #leading = false;
   #leaderSince = 0;
   #busy = false;
   #needRebalance = false;
+  /** The leader's last log index when its leadership began (its no-op is at or below it). */
+  #leaderFromIndex = 0;
   #retryAt = 0;
   #failures = 0;
   readonly #orphanSince = new Map<string, number>();
+  /** Orphan voters whose removal waits for the quorum (logged once each). */
+  readonly #heldRemovals = new Set<string>();
   /** Removals done by this leader (tests and metrics). */
   removals = 0;
 
@@ -69,10 +72,10 @@ export class LeaderDuties {
     this.#host = host;
     const h = host.health;
     this.#periodMs = Math.max(20, Math.min(250, Math.floor(h.interval / 3)));
-    this.#departedGraceMs = Math.max(500, 5 * host.heartbeatMs);
     this.tracker = new LivenessTracker({
       unhealthyAfterMs: h.timeout,
       deadAfterMs: Math.max(h.interval * h.failureThreshold, h.timeout),
+      firstContactMs: RECONNECT_CEILING_MS + 2 * host.heartbeatMs,
       gapMs: Math.max(3 * host.heartbeatMs, 100),
       stallHoldMs: Math.max(200, 4 * host.heartbeatMs),
       periodMs: this.#periodMs,
@@ -141,22 +144,26 @@ export class LeaderDuties {
       this.#leading = true;
       this.#leaderSince = now;
       this.#needRebalance = true;
+      this.#leaderFromIndex = st.lastIndex;
       this.#retryAt = 0;
       this.#failures = 0;
       this.tracker.reset();
     }
     const progress = new Map(st.progress.map((p) => [p.id, p.lastContactMs]));
     const contacts = new Map<string, number>();
+    const incarnations = new Map<string, string>();
     const inRaft = new Set(st.config.members.map((m) => m.id));
     // A member not in the Raft configuration yet (its addition is queued or being retried) cannot answer the
     // leader: it is only timed from when it is added.
     for (const n of h.state.nodes()) {
-      if (n.id !== h.nodeId) contacts.set(n.id, inRaft.has(n.id) ? (progress.get(n.id) ?? -1) : 0);
+      if (n.id === h.nodeId) continue;
+      contacts.set(n.id, inRaft.has(n.id) ? (progress.get(n.id) ?? -1) : NOT_IN_RAFT);
+      incarnations.set(n.id, n.incarnation);
     }
     // Raft members outside the state (leaving, or joining elsewhere) are tracked too: their removal depends on it.
     for (const m of st.config.members)
       if (m.id !== h.nodeId && !contacts.has(m.id)) contacts.set(m.id, progress.get(m.id) ?? -1);
-    this.tracker.update(now, contacts);
+    this.tracker.update(now, contacts, incarnations);
     if (!h.state.bootstrapped || this.#busy || now < this.#retryAt) return;
     this.#busy = true;
     void this.#act(st, now)
@@ -179,7 +186,12 @@ export class LeaderDuties {
   async #act(st: RaftStatus, now: number): Promise<void> {
     const h = this.#host;
     if (this.#needRebalance) {
-      await h.propose({ type: 'rebalance', at: h.wallClock(), reason: 'leader_change', requestedBy: h.nodeId });
+      // A new leader re-places the partitions once. Not when it bootstrapped the cluster itself during this
+      // leadership (the bootstrap command came after its no-op): that placement is brand new, and a rebalance
+      // would only cost every node of a forming cluster another commit and another placement.
+      if (!(h.state.lastIndex > this.#leaderFromIndex && h.state.table?.version === 1)) {
+        await h.propose({ type: 'rebalance', at: h.wallClock(), reason: 'leader_change', requestedBy: h.nodeId });
+      }
       this.#needRebalance = false;
       return;
     }
@@ -240,13 +252,27 @@ export class LeaderDuties {
       }
       const since = this.#orphanSince.get(m.id) ?? now;
       this.#orphanSince.set(m.id, since);
-      // A node that left is dropped from Raft, but a reachable one (a graceful leave) first gets a moment to learn
-      // that its own departure committed: once removed, nobody tells it anything any more. A member that is in
-      // neither the state nor the departed records gets a longer grace (it may be a join in flight elsewhere).
+      // A node that left is dropped from Raft at once: the engine keeps replicating to a removed member until it
+      // has learned that its removal (and so its departure before it) committed. A member that is in neither the
+      // state nor the departed records gets a grace period (it may be a join in flight elsewhere).
       const departed = h.state.departedNode(m.id) !== undefined;
-      const reachable = this.tracker.get(m.id)?.healthy === true;
-      const grace = departed ? (reachable ? this.#departedGraceMs : 0) : ORPHAN_GRACE_MS;
+      const grace = departed ? 0 : ORPHAN_GRACE_MS;
       if (now - since >= grace) {
+        if (m.voter && !this.#keepsQuorum(members, m.id)) {
+          // A voter that is out of the state only for a moment (a restart between the departure of its old life
+          // and its rejoin) must not be removed while another voter is dead: the voters left would be mostly dead,
+          // and no leader could ever commit again (found by the reliability harness, voter-removal.test.ts). The
+          // dead voter goes first, through the health checks.
+          if (!this.#heldRemovals.has(m.id)) {
+            this.#heldRemovals.add(m.id);
+            h.logger.info(
+              { node: m.id },
+              'not removing a raft voter yet: the reachable voters left would be a minority',
+            );
+          }
+          continue;
+        }
+        this.#heldRemovals.delete(m.id);
         h.logger.info({ node: m.id }, 'removing a raft member that is not in the cluster state');
         await h.membership.remove(m.id);
         this.#orphanSince.delete(m.id);
@@ -263,6 +289,16 @@ export class LeaderDuties {
       }
     }
     return false;
+  }
+
+  /** Whether the voters this leader hears from stay a majority of the voters once `id` is removed. */
+  #keepsQuorum(members: RaftStatus['config']['members'], id: string): boolean {
+    const voters = members.filter((x) => x.voter && x.id !== id);
+    // Heard from and not silent since: a member never heard from (in its grace period) does not count.
+    const heard = (v: string): boolean =>
+      v === this.#host.nodeId || (this.#leading && this.tracker.get(v)?.everHeard === true && this.isReachable(v));
+    const live = voters.filter((x) => heard(x.id)).length;
+    return live * 2 > voters.length;
   }
 
   /** Promotes or demotes one member toward min(maxVoters, members) voters; true when it did something. */

@@ -1,7 +1,10 @@
 /**
  * Raft membership changes made by this node while it leads: adding joiners as non-voters, removing departed
- * members, promoting and demoting. Raft takes one configuration change at a time, so every change made here goes
- * through one queue, and a change refused because another is still committing is retried after a short wait.
+ * members, promoting and demoting. Raft changes its voters one change at a time, so those changes go through one
+ * queue, and a change refused because another is still committing is retried after a short wait. Changes that
+ * leave the voters as they are (adding a non-voter, removing one) need no such care: the engine appends them at
+ * once, and those made together share one append, so many nodes joining at once are added together instead of
+ * one commit after another.
  */
 import { ClusterKitError } from '../errors.js';
 import type { Raft } from '../raft/api.js';
@@ -19,6 +22,7 @@ export class RaftMembership {
   readonly #timeoutMs: number;
   #queue: Promise<unknown> = Promise.resolve();
   #running = 0;
+  #queued = 0;
 
   constructor(raft: () => Raft | null, scheduler: Scheduler, logger: Logger, timeoutMs: number) {
     this.#raft = raft;
@@ -29,24 +33,38 @@ export class RaftMembership {
 
   /** True while a change is queued or running. */
   get busy(): boolean {
-    return this.#running > 0;
+    return this.#running > 0 || this.#queued > 0;
   }
 
   /** Makes `id` a member at `addr`: added as a non-voter, or re-added when its address changed. */
   ensureMember(id: string, addr: string): Promise<void> {
+    const existing = this.#raft()
+      ?.status()
+      .config.members.find((m) => m.id === id);
+    if (existing === undefined) {
+      // A new non-voter: no need to wait for other changes.
+      return this.#retrying(`add ${id}`, (raft) => this.#add(raft, id, addr));
+    }
     return this.#exclusive(`add ${id}`, async (raft) => {
-      const existing = raft.status().config.members.find((m) => m.id === id);
-      if (existing !== undefined && existing.addr === addr) return;
-      if (existing !== undefined) {
-        this.#logger.info({ node: id, from: existing.addr, to: addr }, 'raft address changed: re-adding the member');
+      const current = raft.status().config.members.find((m) => m.id === id);
+      if (current !== undefined && current.addr === addr) return;
+      if (current !== undefined) {
+        this.#logger.info({ node: id, from: current.addr, to: addr }, 'raft address changed: re-adding the member');
         await raft.removeMember(id, { timeoutMs: this.#timeoutMs });
       }
-      await raft.addMember(id, addr, { voter: false, timeoutMs: this.#timeoutMs });
+      await this.#add(raft, id, addr);
     });
   }
 
   remove(id: string): Promise<void> {
-    return this.#exclusive(`remove ${id}`, (raft) => raft.removeMember(id, { timeoutMs: this.#timeoutMs }));
+    const member = this.#raft()
+      ?.status()
+      .config.members.find((m) => m.id === id);
+    const remove = (raft: Raft): Promise<void> => raft.removeMember(id, { timeoutMs: this.#timeoutMs });
+    // Removing a non-voter leaves the voters as they are: no need to queue behind other changes.
+    return member !== undefined && !member.voter
+      ? this.#retrying(`remove ${id}`, remove)
+      : this.#exclusive(`remove ${id}`, remove);
   }
 
   promote(id: string): Promise<void> {
@@ -57,9 +75,25 @@ export class RaftMembership {
     return this.#exclusive(`demote ${id}`, (raft) => raft.demote(id, { timeoutMs: this.#timeoutMs }));
   }
 
+  #add(raft: Raft, id: string, addr: string): Promise<void> {
+    return raft.addMember(id, addr, { voter: false, timeoutMs: this.#timeoutMs });
+  }
+
+  /** Runs a change after every change queued before it. */
   #exclusive(what: string, fn: (raft: Raft) => Promise<void>): Promise<void> {
+    this.#queued++;
+    const run = this.#queue.then(() => {
+      this.#queued--;
+      return this.#retrying(what, fn);
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs a change now, retrying it while the engine says another change is still committing. */
+  async #retrying(what: string, fn: (raft: Raft) => Promise<void>): Promise<void> {
     this.#running++;
-    const run = this.#queue.then(async () => {
+    try {
       for (let attempt = 0; ; attempt++) {
         const raft = this.#raft();
         if (raft === null) throw new ClusterKitError('ERR_SHUTTING_DOWN', 'raft is not running', { retriable: true });
@@ -78,11 +112,8 @@ export class RaftMembership {
           );
         }
       }
-    });
-    const settled = run.finally(() => {
+    } finally {
       this.#running--;
-    });
-    this.#queue = settled.catch(() => undefined);
-    return settled;
+    }
   }
 }

@@ -116,6 +116,11 @@ export interface RaftEvents {
   config: (config: Configuration) => void;
   /** The node has stopped (stop() or a fatal storage error); `error` is set for the latter. */
   stopped: (error?: Error) => void;
+  /**
+   * Writes to the stores started failing with a retriable error (`error`: a full disk; the node keeps retrying and
+   * refuses proposals meanwhile), or succeed again (`null`).
+   */
+  storage: (error: Error | null) => void;
 }
 
 /** What callers can do with a running node. Implemented by RaftNode. */

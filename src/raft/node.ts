@@ -29,6 +29,13 @@ type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 /** A timer that fires far too late (a suspended process) only catches up this many election timeouts. */
 const MAX_CATCH_UP_ELECTIONS = 3;
+/** Longest wait between two attempts of a store write that failed with a retriable error (a full disk), ms. */
+const MAX_STORAGE_RETRY_MS = 1000;
+
+/** A store write that failed but left the store as it was (ENOSPC): trying again later may succeed. */
+function isRetriableStorageError(err: unknown): err is ClusterKitError {
+  return err instanceof ClusterKitError && err.code === 'ERR_STORAGE_IO' && err.retriable;
+}
 
 export class RaftNode<R = unknown> implements Raft<R> {
   readonly id: NodeId;
@@ -48,12 +55,17 @@ export class RaftNode<R = unknown> implements Raft<R> {
   /** While deferred: the leader reached this node (a current-term AppendEntries or InstallSnapshot was stepped). */
   private heardFromLeader = false;
   private readonly inflightWrites = new Set<Promise<void>>();
+  /** Store writes now failing with a retriable error, and the first such error: while any, writes are refused. */
+  private readonly failingWrites = new Set<symbol>();
+  private storageFault: ClusterKitError | null = null;
+  private readonly retryTimers = new Set<TimerHandle>();
 
   private readonly listeners: { [E in keyof RaftEvents]: Set<RaftEvents[E]> } = {
     leader: new Set(),
     role: new Set(),
     config: new Set(),
     stopped: new Set(),
+    storage: new Set(),
   };
   private readonly driverCounters = {
     proposals: 0,
@@ -141,6 +153,8 @@ export class RaftNode<R = unknown> implements Raft<R> {
     this.state = 'stopping';
     this.tickTimer?.cancel();
     this.tickTimer = null;
+    for (const t of this.retryTimers) t.cancel();
+    this.retryTimers.clear();
     const reason =
       error === undefined
         ? new ShuttingDownError()
@@ -222,7 +236,12 @@ export class RaftNode<R = unknown> implements Raft<R> {
   }
 
   transferLeadership(to?: NodeId, options?: { timeoutMs?: number }): Promise<void> {
-    return this.request<void>('transfer', options?.timeoutMs, (core, reqId) => core.transferLeadership(reqId, to));
+    const timeoutMs = options?.timeoutMs ?? this.resolved.proposeTimeoutMs;
+    // The core retries every election timeout until the request's own deadline (the driver expires it then).
+    const ticks = Number.isFinite(timeoutMs) ? Math.ceil(timeoutMs / this.resolved.tickMs) : undefined;
+    return this.request<void>('transfer', options?.timeoutMs, (core, reqId) =>
+      core.transferLeadership(reqId, to, ticks),
+    );
   }
 
   private changeMembership(change: MembershipChange, timeoutMs: number | undefined): Promise<void> {
@@ -244,6 +263,18 @@ export class RaftNode<R = unknown> implements Raft<R> {
         this.state === 'new' || this.state === 'starting'
           ? new ClusterKitError('ERR_UNAVAILABLE', 'the node is not started', { retriable: true })
           : new ShuttingDownError(),
+      );
+    }
+    if ((kind === 'propose' || kind === 'membership') && this.storageFault !== null) {
+      // This node could not store the entry (nor, as a follower, apply it): say so at once rather than time out.
+      if (kind === 'propose') this.requests.proposalsFailed++;
+      return Promise.reject(
+        new ClusterKitError(
+          'ERR_UNAVAILABLE',
+          `this node cannot write to its disk (${this.storageFault.message}); it refuses writes until its disk ` +
+            'accepts them again (retrying)',
+          { retriable: true, cause: this.storageFault },
+        ),
       );
     }
     const timeout = timeoutMs ?? this.resolved.proposeTimeoutMs;
@@ -533,8 +564,13 @@ export class RaftNode<R = unknown> implements Raft<R> {
     }
   }
 
-  /** Starts a storage write; the core guarantees at most one per store is in flight. Failures are fatal. */
-  private write(start: () => Promise<void>, done: () => void): void {
+  /**
+   * Starts a storage write; the core guarantees at most one per store is in flight. A write failing with a
+   * retriable error (ENOSPC: the stores leave themselves as they were before the call) is tried again, with
+   * back-off, until it succeeds: the core keeps waiting for it (nothing after it is acknowledged as durable), this
+   * node refuses proposals meanwhile, and a leader hands leadership over. Any other failure is fatal.
+   */
+  private write(start: () => Promise<void>, done: () => void, attempt = 0, token: symbol = Symbol('write')): void {
     let p: Promise<void>;
     try {
       p = start();
@@ -545,16 +581,43 @@ export class RaftNode<R = unknown> implements Raft<R> {
     const tracked = p.then(
       () => {
         this.inflightWrites.delete(tracked);
+        this.storageWriteSucceeded(token);
         if (this.state !== 'running') return;
         done();
         this.scheduleFlush();
       },
       (err: unknown) => {
         this.inflightWrites.delete(tracked);
-        this.fatal(err);
+        if (this.state !== 'running' || !isRetriableStorageError(err)) {
+          this.fatal(err);
+          return;
+        }
+        this.storageWriteFailed(token, err);
+        const delay = Math.min(MAX_STORAGE_RETRY_MS, 20 * 2 ** Math.min(attempt, 10));
+        const timer = this.options.scheduler.setTimeout(() => {
+          this.retryTimers.delete(timer);
+          if (this.state === 'running') this.write(start, done, attempt + 1, token);
+        }, delay);
+        this.retryTimers.add(timer);
       },
     );
     this.inflightWrites.add(tracked);
+  }
+
+  private storageWriteFailed(token: symbol, err: ClusterKitError): void {
+    const first = this.failingWrites.size === 0;
+    this.failingWrites.add(token);
+    if (!first) return;
+    this.storageFault = err;
+    this.emit('storage', err);
+    // A leader that cannot store entries should not lead: another member can.
+    if (this.core?.role === 'leader') this.transferLeadership().catch(() => undefined);
+  }
+
+  private storageWriteSucceeded(token: symbol): void {
+    if (!this.failingWrites.delete(token) || this.failingWrites.size > 0) return;
+    this.storageFault = null;
+    this.emit('storage', null);
   }
 
   private apply(entries: readonly Entry[]): void {

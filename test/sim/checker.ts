@@ -19,6 +19,7 @@
  *   membership          only voters campaign
  *   linearizability     a read() that resolved saw every entry committed before it began (checked in workload.ts)
  *   contract            the engine used the storage/transport/timer contracts as specified
+ *   budget              the run exceeded its event, virtual-time or wall-clock bound (stuck or running away)
  */
 
 import type { RaftStatus } from '../../src/raft/api.js';
@@ -48,6 +49,7 @@ export type ViolationKind =
   | 'linearizability'
   | 'contract'
   | 'liveness'
+  | 'budget'
   | 'crash';
 
 export interface Violation {

@@ -7,6 +7,9 @@
  *   --nodes <n>       cluster size (default: drawn from the seed: 3, 5 or 7)
  *   --duration <ms>   length of the fault phase in simulated ms (default 10000)
  *   --steps <n>       cap on the events of the fault phase
+ *   --max-events <n>  cap on the events of a whole run (default 3,000,000); more is a `budget` failure
+ *   --max-wall <s>    wall-clock seconds a run may take (default 120); more is a `budget` failure, and an event loop
+ *                     blocked that long kills the process after printing the seed
  *   --faults <a,b>    only these fault kinds (default: a random subset per seed); "none" for none
  *   --trace           print every event of the run as it happens
  *   --fake            drive the harness's trivial fake engine instead of RaftNode (harness debugging)
@@ -20,6 +23,7 @@ import { FakeRaft } from './fake-raft.js';
 import { FAULT_KINDS, type FaultKind } from './nemesis.js';
 import { deriveParams, describeParams, type ParamOverrides } from './params.js';
 import { type RunResult, runSimulation } from './run.js';
+import { Watchdog } from './watchdog.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +32,8 @@ const { values } = parseArgs({
     nodes: { type: 'string' },
     duration: { type: 'string' },
     steps: { type: 'string' },
+    'max-events': { type: 'string' },
+    'max-wall': { type: 'string' },
     faults: { type: 'string' },
     trace: { type: 'boolean', default: false },
     fake: { type: 'boolean', default: false },
@@ -50,7 +56,7 @@ function int(name: string, text: string | undefined, min: number): number | unde
 
 if (values.help) {
   console.log(
-    'usage: npm run sim -- [--seed N] [--runs N] [--nodes N] [--duration MS] [--steps N] [--faults a,b|none] [--trace] [--verbose]',
+    'usage: npm run sim -- [--seed N] [--runs N] [--nodes N] [--duration MS] [--steps N] [--max-events N] [--max-wall S] [--faults a,b|none] [--trace] [--verbose]',
   );
   console.log(`fault kinds: ${FAULT_KINDS.join(', ')}`);
   process.exit(0);
@@ -65,6 +71,9 @@ const duration = int('duration', values.duration, 0);
 if (duration !== undefined) overrides.durationMs = duration;
 const steps = int('steps', values.steps, 1);
 if (steps !== undefined) overrides.maxSteps = steps;
+const maxEvents = int('max-events', values['max-events'], 1);
+if (maxEvents !== undefined) overrides.maxEvents = maxEvents;
+const maxWallMs = (int('max-wall', values['max-wall'], 1) ?? 120) * 1000;
 if (values.faults !== undefined) {
   const list = values.faults === 'none' ? [] : values.faults.split(',').map((f) => f.trim());
   const bad = list.filter((f) => !(FAULT_KINDS as readonly string[]).includes(f));
@@ -80,6 +89,7 @@ function replayCommand(seed: number): string {
   if (values.nodes !== undefined) parts.push(`--nodes ${values.nodes}`);
   if (values.duration !== undefined) parts.push(`--duration ${values.duration}`);
   if (values.steps !== undefined) parts.push(`--steps ${values.steps}`);
+  if (values['max-events'] !== undefined) parts.push(`--max-events ${values['max-events']}`);
   if (values.faults !== undefined) parts.push(`--faults ${values.faults}`);
   if (values.fake) parts.push('--fake');
   if (values['allow-duplicates']) parts.push('--allow-duplicates');
@@ -105,6 +115,7 @@ function printFailure(r: RunResult): void {
 
 async function main(): Promise<number> {
   const factory: RaftFactory = values.fake ? (o) => new FakeRaft(o) : await loadEngine();
+  const watchdog = new Watchdog(maxWallMs, replayCommand(-1).replace('--seed -1', '--seed {seed}'));
   const totals = {
     runs: 0,
     failed: 0,
@@ -126,11 +137,15 @@ async function main(): Promise<number> {
     const seed = firstSeed + i;
     const params = deriveParams(seed, overrides);
     if (runs === 1) console.log(`seed ${seed}:\n  ${describeParams(params)}`);
+    watchdog.watch(seed);
     const r = await runSimulation(params, {
       factory,
       exactlyOnce: !values['allow-duplicates'],
+      wallLimitMs: maxWallMs,
+      setup: (cluster) => cluster.loop.afterEach(() => watchdog.beat()),
       ...(values.trace ? { traceSink: (line: string) => console.log(line) } : {}),
     });
+    watchdog.idle();
     totals.runs++;
     totals.simulatedMs += r.simulatedMs;
     totals.events += r.events;
@@ -175,6 +190,7 @@ async function main(): Promise<number> {
   const kinds = Object.entries(byKind).map(([k, n]) => `${k}: ${n}`);
   console.log(`  violations:          ${kinds.length === 0 ? 0 : kinds.join(', ')}`);
   console.log(`  wall time:           ${fmtMs(wall)}`);
+  await watchdog.close();
   return totals.failed === 0 ? 0 : 1;
 }
 

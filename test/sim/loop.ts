@@ -38,10 +38,38 @@ interface NodeSchedState {
   held: SimEvent[];
 }
 
-export class EventBudgetExceededError extends Error {
-  constructor(limit: number) {
-    super(`event budget of ${limit} events exhausted (livelock, or the run is too long)`);
-    this.name = 'EventBudgetExceededError';
+/**
+ * Bounds on one run. A run that exceeds one is stuck or running away (a message storm, a loop in zero virtual
+ * time, a livelock): the loop throws SimBudgetError, and the run reports it as a failure with its seed instead of
+ * hanging. Events, virtual time and events per instant are deterministic; the wall-clock deadline is not (it only
+ * turns a hang into a failure report).
+ */
+export interface LoopLimits {
+  /** Events executed in the whole run. */
+  readonly maxEvents: number;
+  /** Events executed in a row without virtual time advancing (a loop in zero virtual time). */
+  readonly maxEventsPerInstant: number;
+  /** Virtual time the run may reach, in ms. */
+  readonly maxTimeMs: number;
+  /** A performance.now() value after which the run is abandoned, or undefined for none. */
+  readonly wallDeadline?: number | undefined;
+}
+
+export const DEFAULT_LIMITS: LoopLimits = {
+  maxEvents: 50_000_000,
+  maxEventsPerInstant: 1_000_000,
+  maxTimeMs: Number.POSITIVE_INFINITY,
+};
+
+export type BudgetKind = 'events' | 'instant' | 'time' | 'wall';
+
+export class SimBudgetError extends Error {
+  constructor(
+    readonly budget: BudgetKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SimBudgetError';
   }
 }
 
@@ -60,9 +88,12 @@ export class SimLoop {
     throw error;
   };
 
+  /** Events run since virtual time last advanced. */
+  private sameInstant = 0;
+
   constructor(
     readonly trace: Trace,
-    private readonly eventBudget = 50_000_000,
+    public limits: LoopLimits = DEFAULT_LIMITS,
   ) {}
 
   now(): number {
@@ -182,10 +213,14 @@ export class SimLoop {
       if (next === undefined || next > deadline) break;
       const ev = this.pop();
       if (ev === undefined) break;
-      if (ev.time > this.current) this.current = ev.time;
+      if (ev.time > this.current) {
+        this.current = ev.time;
+        this.sameInstant = 0;
+      }
       if (!this.admit(ev)) continue;
       this.eventsRun++;
-      if (this.eventsRun > this.eventBudget) throw new EventBudgetExceededError(this.eventBudget);
+      this.sameInstant++;
+      this.checkLimits();
       this.trace.add(this.current, ev.label);
       try {
         ev.fn();
@@ -197,8 +232,40 @@ export class SimLoop {
       for (const hook of this.afterHooks) hook(node);
       if (stopWhen?.() === true) return true;
     }
-    if (deadline > this.current && Number.isFinite(deadline)) this.current = deadline;
+    if (deadline > this.current && Number.isFinite(deadline)) {
+      this.current = deadline;
+      this.sameInstant = 0;
+      if (this.current > this.limits.maxTimeMs) {
+        throw new SimBudgetError('time', `virtual time budget of ${this.limits.maxTimeMs} ms exhausted`);
+      }
+    }
     return false;
+  }
+
+  private checkLimits(): void {
+    const l = this.limits;
+    if (this.eventsRun > l.maxEvents) {
+      throw new SimBudgetError(
+        'events',
+        `event budget exhausted: ${l.maxEvents} events by ${this.current.toFixed(0)} ms`,
+      );
+    }
+    if (this.sameInstant > l.maxEventsPerInstant) {
+      throw new SimBudgetError(
+        'instant',
+        `${l.maxEventsPerInstant} events at ${this.current.toFixed(3)} ms without virtual time advancing`,
+      );
+    }
+    if (this.current > l.maxTimeMs) {
+      throw new SimBudgetError('time', `virtual time budget of ${l.maxTimeMs} ms exhausted`);
+    }
+    // performance.now() is cheap, but not free: look every 1024 events.
+    if (l.wallDeadline !== undefined && (this.eventsRun & 1023) === 0 && performance.now() > l.wallDeadline) {
+      throw new SimBudgetError(
+        'wall',
+        `wall-clock limit reached after ${this.eventsRun} events, at ${this.current.toFixed(0)} ms of virtual time`,
+      );
+    }
   }
 
   runFor(ms: number, stopWhen?: () => boolean): Promise<boolean> {

@@ -63,6 +63,11 @@ export class Nemesis {
   private readonly removed = new Map<NodeId, number>();
   /** Nodes started to be added, with the time, until some configuration lists them. */
   private readonly joining = new Map<NodeId, number>();
+  /**
+   * Additions made per id: a removal confirmed after the same id was added again (both in one burst, say) must not
+   * mark the new member as removed.
+   */
+  private readonly additions = new Map<NodeId, number>();
   private opSeq = 0;
 
   constructor(
@@ -244,9 +249,13 @@ export class Nemesis {
           if (this.chaosDepth === 0) c.net.config = { ...this.baseNetwork };
         };
       }
-      case 'membership':
-        this.membership(leader);
+      case 'membership': {
+        // Sometimes an operator burst: several changes at the same instant (nodes joining together, a removal and
+        // a promotion), which exercises changes appended while others are still uncommitted.
+        const burst = this.rng.chance(0.3) ? this.rng.int(2, 3) : 1;
+        for (let k = 0; k < burst; k++) this.membership(leader);
         return () => {};
+      }
       case 'transfer': {
         if (leader === undefined) return undefined;
         const voters = (c.statusOf(leader)?.config.members ?? []).filter((m) => m.voter && m.id !== leader);
@@ -330,6 +339,7 @@ export class Nemesis {
         const voter = this.rng.chance(0.3);
         this.joining.set(host.id, c.now());
         this.removed.delete(host.id);
+        this.additions.set(host.id, (this.additions.get(host.id) ?? 0) + 1);
         this.op(`add ${host.id}${voter ? ' (voter)' : ''}`, leader, (r) =>
           r.addMember(host.id, host.addr, { voter, timeoutMs: 3000 }),
         );
@@ -352,7 +362,7 @@ export class Nemesis {
           `remove ${m.id}`,
           leader,
           (r) => r.removeMember(m.id, { timeoutMs: 3000 }),
-          () => this.removed.set(m.id, c.now()),
+          this.removedUnlessReadded(m.id),
         );
         return;
       }
@@ -361,10 +371,18 @@ export class Nemesis {
           `remove-leader ${leader}`,
           leader,
           (r) => r.removeMember(leader, { timeoutMs: 3000 }),
-          () => this.removed.set(leader, c.now()),
+          this.removedUnlessReadded(leader),
         );
         return;
     }
+  }
+
+  /** What to do when the removal of `id` is confirmed: record it, unless `id` was added again since it was asked. */
+  private removedUnlessReadded(id: NodeId): () => void {
+    const additions = this.additions.get(id) ?? 0;
+    return () => {
+      if ((this.additions.get(id) ?? 0) === additions) this.removed.set(id, this.cluster.now());
+    };
   }
 
   /** Stops nodes that were removed (once their removal committed) or added and never admitted. */

@@ -17,6 +17,13 @@ export interface LivenessParams {
   convergeWithinMs: number;
 }
 
+/** Bounds that turn a stuck or runaway run into a failure (see LoopLimits). */
+export interface BudgetParams {
+  maxEvents: number;
+  maxEventsPerInstant: number;
+  maxTimeMs: number;
+}
+
 export interface SimParams {
   seed: number;
   nodes: number;
@@ -33,15 +40,24 @@ export interface SimParams {
   workload: WorkloadParams;
   nemesis: NemesisParams;
   liveness: LivenessParams;
+  budget: BudgetParams;
 }
 
 export interface ParamOverrides {
   nodes?: number;
   durationMs?: number;
   maxSteps?: number;
+  /** Cap on the events of the whole run (default DEFAULT_MAX_EVENTS). */
+  maxEvents?: number;
   /** Only these fault kinds (each with weight 1); [] for none. */
   faults?: readonly FaultKind[];
 }
+
+/**
+ * A run averages about 30,000 events (10 s fault phase; the largest seen in 4,000 runs were a few hundred
+ * thousand); a hundred times that is a runaway, about 15-30 s of wall time on a 2-vCPU machine.
+ */
+export const DEFAULT_MAX_EVENTS = 3_000_000;
 
 export function deriveParams(seed: number, o: ParamOverrides = {}): SimParams {
   const rng = new Rng(seed).fork('params');
@@ -125,6 +141,13 @@ export function deriveParams(seed: number, o: ParamOverrides = {}): SimParams {
     workload,
     nemesis,
     liveness: { leaderWithinMs: 20 * electionMs + 2000, convergeWithinMs: 30_000 },
+    // Every phase of a run has its own bound in virtual time; this one only catches a harness that loops through
+    // them. Time never stands still for long: the engine's ticks are 10 ms apart.
+    budget: {
+      maxEvents: o.maxEvents ?? DEFAULT_MAX_EVENTS,
+      maxEventsPerInstant: 100_000,
+      maxTimeMs: (o.durationMs ?? 10_000) + 30 * 60_000,
+    },
   };
 }
 

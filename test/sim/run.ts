@@ -6,6 +6,7 @@
 import type { NodeId } from '../../src/raft/types.js';
 import type { Violation } from './checker.js';
 import { describeError, type RaftFactory, SimCluster } from './cluster.js';
+import { SimBudgetError } from './loop.js';
 import { Nemesis } from './nemesis.js';
 import type { SimParams } from './params.js';
 import { Trace, type TraceMode } from './trace.js';
@@ -19,6 +20,8 @@ export interface RunOptions {
   readonly exactlyOnce?: boolean;
   /** Called once the cluster exists, before it boots (scenario tweaks, checker self-tests). */
   readonly setup?: (cluster: SimCluster) => void;
+  /** Abandon the run (a `budget` failure) after this much wall-clock time; none by default (determinism). */
+  readonly wallLimitMs?: number;
 }
 
 export interface RunResult {
@@ -55,6 +58,10 @@ export async function runSimulation(params: SimParams, options: RunOptions): Pro
     crash: params.crash,
     trace,
   });
+  cluster.loop.limits = {
+    ...params.budget,
+    wallDeadline: options.wallLimitMs === undefined ? undefined : wallStart + options.wallLimitMs,
+  };
   const checker = cluster.checker;
   checker.exactlyOnce = options.exactlyOnce ?? true;
   const onUnhandled = (reason: unknown): void => checker.fail('crash', `unhandled rejection: ${describeError(reason)}`);
@@ -84,7 +91,8 @@ export async function runSimulation(params: SimParams, options: RunOptions): Pro
     }
     if (checker.ok) await checkLiveness(cluster, workload, nemesis, params);
   } catch (error) {
-    checker.fail('crash', `harness error: ${describeError(error)}`);
+    if (error instanceof SimBudgetError) checker.fail('budget', `run abandoned: ${error.message}`);
+    else checker.fail('crash', `harness error: ${describeError(error)}`);
   } finally {
     process.off('unhandledRejection', onUnhandled);
   }

@@ -234,7 +234,9 @@ describe('a removed server', () => {
       if (m.type === MessageType.RequestVote && m.from === victim) campaigns++;
       return undefined;
     });
-    // The victim never learned of its removal: it still believes it is a voter of a five-node cluster.
+    // The leader keeps telling a removed server about its removal for two election timeouts; this one stays cut
+    // off for longer, so it never learns: it still believes it is a voter of a five-node cluster.
+    await s.run(1000);
     expect(s.status(victim).config.members.some((m) => m.id === victim && m.voter)).toBe(true);
     heal();
     const term = s.status(leader).term;

@@ -89,6 +89,13 @@ export function sameConfiguration(a: Configuration, b: Configuration): boolean {
   });
 }
 
+/** Whether two configurations have the same voters (in any order). */
+export function sameVoters(a: Configuration, b: Configuration): boolean {
+  const va = voterIds(a);
+  const vb = new Set(voterIds(b));
+  return va.length === vb.size && va.every((id) => vb.has(id));
+}
+
 /**
  * Applies a single-server change. Returns the new configuration, `null` when the change is already in effect
  * (nothing to do), or throws a typed error when the change is not allowed.

@@ -61,6 +61,16 @@ export interface SnapshotSend {
   sentTick: number;
 }
 
+/** A removed follower that is still being told about its removal. */
+export interface Departure {
+  /** Index of the first configuration entry without it. */
+  readonly configIndex: number;
+  /** Tick the removal was appended. */
+  readonly since: number;
+  /** Heartbeat round current when the follower was first sent that the removal committed; null until then. */
+  toldRound: number | null;
+}
+
 export class Progress {
   match = 0;
   next: number;
@@ -86,6 +96,11 @@ export class Progress {
    * leader's commit at the last index the message vouches for, so this is min(commit, prevIndex + entries).
    */
   sentCommit = 0;
+  /**
+   * Set once a configuration that no longer lists this follower was appended: the leader keeps replicating to it
+   * until it has been told that this configuration committed (see replication.ts, settleDeparture).
+   */
+  departing: Departure | null = null;
 
   constructor(
     readonly id: NodeId,

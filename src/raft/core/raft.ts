@@ -21,7 +21,14 @@ import {
   type Snapshot,
 } from '../types.js';
 import { ConfigHistory, decodeConfiguration, EMPTY_CONFIG, isVoter, sameConfiguration, voterIds } from './config.js';
-import { handleRequestVote, handleTimeoutNow, handleVoteResponse, handleVoteTally, tickElection } from './election.js';
+import {
+  campaign,
+  handleRequestVote,
+  handleTimeoutNow,
+  handleVoteResponse,
+  handleVoteTally,
+  tickElection,
+} from './election.js';
 import {
   type Assembly,
   handleAppendEntries,
@@ -73,6 +80,19 @@ import { isValidMessage } from './validate.js';
 
 const MAX_LEARNED_ADDRS = 4096;
 
+/** A leadership transfer in progress (see requests.ts). */
+export interface TransferState {
+  reqId: number | null;
+  target: NodeId;
+  /** No target was named: each attempt picks the most up-to-date voter that answers. */
+  readonly anyTarget: boolean;
+  /** Tick when the current attempt started; an attempt lasts one election timeout. */
+  attemptTick: number;
+  /** Tick at which the whole transfer gives up. */
+  readonly deadlineTick: number;
+  timeoutNowSent: boolean;
+}
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A message without the fields the core fills in itself. */
 export type MessageBody = DistributiveOmit<Message, 'from' | 'term' | 'fromAddr'>;
@@ -121,7 +141,7 @@ export class RaftCore {
   readonly reads = new ReadIndexQueue();
   commitBroadcast = 0;
   pendingChange: { reqId: number; change: MembershipChange } | null = null;
-  transfer: { reqId: number | null; target: NodeId; startTick: number; timeoutNowSent: boolean } | null = null;
+  transfer: TransferState | null = null;
   /** Followers that were sent an AppendEntries during the current Ready (so commit updates are not duplicated). */
   readonly sentThisReady = new Set<NodeId>();
 
@@ -175,6 +195,18 @@ export class RaftCore {
     }
     this.nextForwardId = 1 + Math.floor(cfg.random.next() * 2 ** 40);
     this.resetElectionTimer();
+    if (this.soleVoter() && !cfg.leaseReads) {
+      // Nobody else's vote is needed, so there is nothing to wait for: a freshly bootstrapped node leads as soon
+      // as its vote is durable instead of after a whole election timeout. (With lease reads it waits like any
+      // node that just started: a leader of an earlier configuration may hold a lease that counted on this node.)
+      campaign(this, 'real', false);
+    }
+  }
+
+  /** This node is the only voter of its latest configuration. */
+  private soleVoter(): boolean {
+    const voters = this.voters();
+    return voters.length === 1 && voters[0] === this.id;
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -254,9 +286,12 @@ export class RaftCore {
     changeMembership(this, reqId, change);
   }
 
-  /** Hands leadership to `target` (or the most up-to-date voter). Result: `done` once it leads, or an error. */
-  transferLeadership(reqId: number, target?: NodeId): void {
-    transferLeadership(this, reqId, target);
+  /**
+   * Hands leadership to `target` (or the most up-to-date voter), retrying every election timeout for up to
+   * `timeoutTicks` (at least one election timeout). Result: `done` once it leads, or an error.
+   */
+  transferLeadership(reqId: number, target?: NodeId, timeoutTicks?: number): void {
+    transferLeadership(this, reqId, target, timeoutTicks ?? this.cfg.electionTicks);
   }
 
   /** The driver gave up on a request (timeout): forget it. */
@@ -579,6 +614,7 @@ export class RaftCore {
     if (this.role === 'leader') {
       const config = this.configs.latest();
       for (const pr of this.progress.values()) {
+        if (pr.departing !== null) continue; // not a member any more (see syncProgress)
         progress.push({
           id: pr.id,
           voter: isVoter(config, pr.id),

@@ -22,21 +22,56 @@ function stallTicks(c: RaftCore): number {
   return Math.max(2 * c.cfg.heartbeatTicks, Math.ceil(c.cfg.electionTicks / 2));
 }
 
-/** Creates progress for new members and forgets removed ones (after a configuration change or election). */
+/**
+ * Creates progress for new members, and marks removed ones as departing (after a configuration change or an
+ * election). A configuration takes effect when appended, so a removed follower would otherwise never receive the
+ * entry that removes it, let alone learn that it committed: it could not tell whether it is still a member. The
+ * leader keeps replicating to it (it never counts for quorums: those use the configuration's voters) until it has
+ * acknowledged a message sent after it was told of the commit, or for two election timeouts at most.
+ */
 export function syncProgress(c: RaftCore): void {
   const config = c.configs.latest();
   const ids = new Set<NodeId>();
   for (const m of config.members) {
     if (m.id === c.id) continue;
     ids.add(m.id);
-    if (!c.progress.has(m.id)) {
+    const pr = c.progress.get(m.id);
+    // A member added back while it was still departing starts afresh, as any new member: it may be another
+    // machine with the same id and an empty log, and what the old one acknowledged must not count for it.
+    if (pr === undefined || pr.departing !== null) {
       c.progress.set(
         m.id,
         new Progress(m.id, c.log.lastIndex() + 1, c.cfg.maxInflightMessages, c.cfg.maxInflightBytes, c.now),
       );
     }
   }
-  for (const id of [...c.progress.keys()]) if (!ids.has(id)) c.progress.delete(id);
+  for (const [id, pr] of c.progress) {
+    if (ids.has(id) || pr.departing !== null) continue;
+    pr.departing = { configIndex: c.configs.latestIndex(), since: c.now, toldRound: null };
+  }
+}
+
+/**
+ * Forgets a departing follower once it is known to have learned that its removal committed: it acknowledged a
+ * message of a heartbeat round that began after the leader first sent it that commit (every message since anchors
+ * at or above the removal, so any of them carries the news). Gives up after two election timeouts (a crashed or
+ * cut-off follower). Returns whether the follower was forgotten.
+ */
+function settleDeparture(c: RaftCore, pr: Progress): boolean {
+  const d = pr.departing;
+  if (d === null) return false;
+  if (d.toldRound === null) {
+    const told = c.log.committed >= d.configIndex && pr.match >= d.configIndex && pr.sentCommit >= d.configIndex;
+    if (told) d.toldRound = c.round;
+  } else if (pr.ackedRound > d.toldRound) {
+    c.progress.delete(pr.id);
+    return true;
+  }
+  if (c.now - d.since >= 2 * c.cfg.electionTicks) {
+    c.progress.delete(pr.id);
+    return true;
+  }
+  return false;
 }
 
 export function tickLeader(c: RaftCore): void {
@@ -55,6 +90,7 @@ export function tickLeader(c: RaftCore): void {
   if (c.heartbeatElapsed >= c.cfg.heartbeatTicks) {
     c.heartbeatElapsed = 0;
     for (const pr of c.progress.values()) {
+      if (settleDeparture(c, pr)) continue;
       // A link reported congested that never drained (a transport that lost the connection, say) is retried;
       // the in-flight limits still bound what can pile up.
       if (pr.congested && c.now - pr.progressTick >= stallTicks(c)) pr.congested = false;
@@ -89,15 +125,31 @@ export function broadcastHeartbeat(c: RaftCore): void {
   serveReads(c);
 }
 
+/**
+ * Where a heartbeat to this follower anchors: its match index, which it is known to hold, so a heartbeat is never
+ * rejected for a gap. When the leader compacted that entry away (the follower needs a snapshot) the term is
+ * unknown and the heartbeat anchors at 0/0: it then keeps the follower's timer reset but vouches for nothing.
+ */
+function heartbeatAnchor(c: RaftCore, pr: Progress): { prevIndex: number; prevTerm: number } {
+  const prevTerm = c.log.term(pr.match);
+  return prevTerm === undefined ? { prevIndex: 0, prevTerm: 0 } : { prevIndex: pr.match, prevTerm };
+}
+
 function sendHeartbeat(c: RaftCore, pr: Progress): void {
-  // prevIndex = match: the follower is known to have it, so a heartbeat is never rejected for a gap.
-  let prevIndex = pr.match;
-  let prevTerm = c.log.term(prevIndex);
-  if (prevTerm === undefined) {
-    prevIndex = 0;
-    prevTerm = 0;
-  }
+  const { prevIndex, prevTerm } = heartbeatAnchor(c, pr);
   sendAppend(c, pr.id, prevIndex, prevTerm, []);
+}
+
+/**
+ * etcd's CanBumpCommit, restricted to heartbeats that can vouch for more than the follower was already sent: a
+ * bump whose anchor is compacted away (0/0) cannot raise the follower's commit, and answering each of its
+ * replies with another such bump was an endless ping-pong per follower, one more for every duplicated message.
+ * With this rule every bump strictly raises `sentCommit`, so the exchange ends.
+ */
+function maybeBumpCommit(c: RaftCore, pr: Progress): void {
+  if (c.role !== 'leader' || !pr.canBumpCommit(c.log.committed)) return;
+  const { prevIndex } = heartbeatAnchor(c, pr);
+  if (Math.min(c.log.committed, prevIndex) > pr.sentCommit) sendHeartbeat(c, pr);
 }
 
 function sendAppend(
@@ -213,8 +265,9 @@ export function handleAppendResponse(c: RaftCore, m: AppendEntriesResponse): voi
     // The commit index may have advanced on another follower's ack while this one's entries were in flight: the
     // commit-only heartbeat it got then could not vouch for them. Tell it now instead of at the next heartbeat,
     // or a proposal forwarded by this follower waits a whole heartbeat interval for its result.
-    if (c.role === 'leader' && pr.canBumpCommit(c.log.committed)) sendHeartbeat(c, pr);
+    maybeBumpCommit(c, pr);
     maybeSendTimeoutNow(c, pr);
+    settleDeparture(c, pr);
     return;
   }
   if (pr.state === 'snapshot') return;

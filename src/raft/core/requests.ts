@@ -5,6 +5,7 @@
  */
 import { ClusterKitError, type ErrorCode, InvalidArgumentError, NotLeaderError, TimeoutError } from '../../errors.js';
 import {
+  type Configuration,
   EntryType,
   type ForwardPropose,
   type ForwardProposeResponse,
@@ -13,9 +14,9 @@ import {
   type ReadIndexRequest,
   type ReadIndexResponse,
 } from '../types.js';
-import { applyChange, encodeConfiguration } from './config.js';
+import { applyChange, encodeConfiguration, sameVoters } from './config.js';
 import { quorumIndex, quorumSize } from './quorum.js';
-import type { RaftCore } from './raft.js';
+import type { RaftCore, TransferState } from './raft.js';
 import type { PendingRead } from './reads.js';
 import { broadcastHeartbeat, maybeSendTimeoutNow } from './replication.js';
 import type { MembershipChange } from './types.js';
@@ -144,10 +145,14 @@ function retryTicks(c: RaftCore): number {
  */
 export function tickRequests(c: RaftCore): void {
   const t = c.transfer;
-  if (t !== null && c.now - t.startTick >= c.cfg.electionTicks) {
-    // The target did not take over within an election timeout: give up and (if still leader) resume proposals.
+  if (t !== null && c.now >= t.deadlineTick) {
+    // Nobody took over in time: give up and (if still leader) resume proposals.
     if (t.reqId !== null) c.fail(t.reqId, new TimeoutError(`leadership transfer to ${t.target} timed out`));
     c.transfer = null;
+  } else if (t !== null && c.role === 'leader' && c.now - t.attemptTick >= c.cfg.electionTicks) {
+    // Still leading an election timeout after this attempt began: the TimeoutNow or the target's votes were lost,
+    // or the target is still catching up. Try again (a new target when none was named).
+    retryTransfer(c, t);
   }
   const wait = retryTicks(c);
   for (const [id, b] of c.forwardBatches) {
@@ -327,10 +332,34 @@ function quorumIndexOrNone(values: number[], q: number): number {
 export function changeMembership(c: RaftCore, reqId: number, change: MembershipChange): void {
   if (c.role !== 'leader') return c.fail(reqId, c.notLeaderError());
   if (c.transfer !== null) return c.fail(reqId, transferInProgress());
-  // A change this leader appended and has not committed blocks the next one. An uncommitted configuration from
-  // an earlier term does not: it commits with this leader's no-op, which the change waits for anyway.
+  const latest = c.configs.latest();
+  let next;
+  try {
+    next = applyChange(latest, change);
+  } catch (err) {
+    c.fail(reqId, asClusterKitError(err));
+    return;
+  }
+  if (next === null) {
+    alreadyInEffect(c, reqId);
+    return;
+  }
+  // A change that leaves the voters as they are (adding or removing a non-voter) is exempt from the one-change-at-a-
+  // time rule: it introduces no new voter set, so every configuration that can be in force anywhere still has one
+  // of the voter sets that were possible before it, and any two of those share a majority. Such changes are
+  // appended at once, even while another commits (or, for a new leader, before its first commit), and changes
+  // made together batch into one append (many nodes joining at once).
+  if (sameVoters(latest, next)) {
+    appendConfig(c, reqId, next);
+    return;
+  }
+  // A change of the voters waits for every earlier one this leader appended to commit. It is refused while
+  // another voter change is uncommitted or waiting; behind changes that keep the voters it queues. An uncommitted
+  // configuration from an earlier term blocks nothing: it commits with this leader's no-op, which the change waits
+  // for anyway.
   const ownUncommitted = c.configs.latestIndex() >= c.termStartIndex && c.configs.latestIndex() > c.log.committed;
-  if (c.pendingChange !== null || ownUncommitted) {
+  const votersUncommitted = ownUncommitted && !sameVoters(c.configs.at(c.log.committed), latest);
+  if (c.pendingChange !== null || votersUncommitted) {
     return c.fail(
       reqId,
       new ClusterKitError('ERR_MEMBERSHIP', 'another configuration change is in progress; retry once it commits', {
@@ -338,17 +367,25 @@ export function changeMembership(c: RaftCore, reqId: number, change: MembershipC
       }),
     );
   }
-  try {
-    if (applyChange(c.configs.latest(), change) === null) {
-      c.result({ reqId, kind: 'done' });
-      return;
-    }
-  } catch (err) {
-    c.fail(reqId, asClusterKitError(err));
-    return;
-  }
   c.pendingChange = { reqId, change };
   processPendingChange(c);
+}
+
+/**
+ * The change is already in the latest configuration. If that one has not committed yet (the same change asked twice,
+ * say), the request succeeds only once it commits: it waits for that entry like the request that appended it, and
+ * fails like it if the entry is lost with this leader.
+ */
+function alreadyInEffect(c: RaftCore, reqId: number): void {
+  const index = c.configs.latestIndex();
+  const term = c.log.term(index);
+  if (index > c.log.committed && term !== undefined) c.result({ reqId, kind: 'appended', index, term });
+  else c.result({ reqId, kind: 'done' });
+}
+
+function appendConfig(c: RaftCore, reqId: number, next: Configuration): void {
+  const index = c.appendEntries([{ type: EntryType.Config, data: encodeConfiguration(next) }]);
+  c.result({ reqId, kind: 'appended', index, term: c.term });
 }
 
 /**
@@ -375,8 +412,7 @@ export function processPendingChange(c: RaftCore): void {
     c.result({ reqId: p.reqId, kind: 'done' });
     return;
   }
-  const index = c.appendEntries([{ type: EntryType.Config, data: encodeConfiguration(next) }]);
-  c.result({ reqId: p.reqId, kind: 'appended', index, term: c.term });
+  appendConfig(c, p.reqId, next);
 }
 
 function asClusterKitError(err: unknown): ClusterKitError {
@@ -388,7 +424,7 @@ function asClusterKitError(err: unknown): ClusterKitError {
 // Leadership transfer
 // ---------------------------------------------------------------------------------------------------------------
 
-export function transferLeadership(c: RaftCore, reqId: number, target: NodeId | undefined): void {
+export function transferLeadership(c: RaftCore, reqId: number, target: NodeId | undefined, timeoutTicks: number): void {
   if (c.role !== 'leader') return c.fail(reqId, c.notLeaderError());
   if (c.transfer !== null) {
     return c.fail(
@@ -402,20 +438,56 @@ export function transferLeadership(c: RaftCore, reqId: number, target: NodeId | 
     if (to === c.id) return c.fail(reqId, new InvalidArgumentError(`${to} is already the leader`));
     if (!others.includes(to)) return c.fail(reqId, new InvalidArgumentError(`${to} is not a voter of the cluster`));
   } else {
-    let best = -1;
-    for (const v of others) {
-      const match = c.progress.get(v)?.match ?? 0;
-      if (match > best) {
-        best = match;
-        to = v;
-      }
-    }
+    to = bestTransferTarget(c, others);
     if (to === undefined) {
       return c.fail(reqId, new ClusterKitError('ERR_MEMBERSHIP', 'there is no other voter to transfer leadership to'));
     }
   }
-  c.transfer = { reqId, target: to, startTick: c.now, timeoutNowSent: false };
+  c.transfer = {
+    reqId,
+    target: to,
+    anyTarget: target === undefined,
+    attemptTick: c.now,
+    deadlineTick: c.now + Math.max(c.cfg.electionTicks, Math.ceil(timeoutTicks)),
+    timeoutNowSent: false,
+  };
   const pr = c.progress.get(to);
+  if (pr !== undefined) maybeSendTimeoutNow(c, pr);
+}
+
+/**
+ * The voter with the longest log, preferring those heard from within an election timeout (a crashed voter with
+ * a long log would never take over).
+ */
+function bestTransferTarget(c: RaftCore, candidates: readonly NodeId[]): NodeId | undefined {
+  let to: NodeId | undefined;
+  let best: [number, number] = [-1, -1];
+  for (const v of candidates) {
+    const pr = c.progress.get(v);
+    const live = pr !== undefined && pr.lastResponseTick >= 0 && c.now - pr.lastResponseTick < c.cfg.electionTicks;
+    const key: [number, number] = [live ? 1 : 0, pr?.match ?? 0];
+    if (key[0] > best[0] || (key[0] === best[0] && key[1] > best[1])) {
+      best = key;
+      to = v;
+    }
+  }
+  return to;
+}
+
+function retryTransfer(c: RaftCore, t: TransferState): void {
+  if (t.anyTarget) {
+    const others = c.voters().filter((v) => v !== c.id);
+    const next = bestTransferTarget(c, others);
+    if (next !== undefined) t.target = next;
+  } else if (!c.voters().includes(t.target)) {
+    // The target stopped being a voter meanwhile: it can never take over.
+    if (t.reqId !== null) c.fail(t.reqId, new InvalidArgumentError(`${t.target} is not a voter of the cluster`));
+    c.transfer = null;
+    return;
+  }
+  t.attemptTick = c.now;
+  t.timeoutNowSent = false;
+  const pr = c.progress.get(t.target);
   if (pr !== undefined) maybeSendTimeoutNow(c, pr);
 }
 

@@ -17,6 +17,14 @@ export const RAFT_PREAMBLE: Buffer = Buffer.from([0x43, 0x4b, 0x52, 0x01]); // "
 /** Default cap on one frame. A length prefix above it is treated as an attack or corruption. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The highest term a message from the network may carry; the transport drops a connection that sends more. Raft
+ * adopts any higher term it hears, and a node that adopted a term near 2^53 could not store the next one (term + 1
+ * is no longer a safe integer), so a single frame took it down. No cluster gets near: 2^48 elections, one per
+ * millisecond, take 8,900 years. (The wire format itself carries any safe integer.)
+ */
+export const MAX_MESSAGE_TERM = 2 ** 48;
+
 /** The smallest valid frame payload: version and type bytes. */
 const MIN_FRAME_BYTES = 2;
 

@@ -48,7 +48,7 @@ import {
 } from './codec/index.js';
 import { Connection, type ConnectionCallbacks, type ConnectionRole } from './connection.js';
 import { dialTcp, dialTls, parseAddr } from './dial.js';
-import { DEFAULT_MAX_FRAME_BYTES, matchPreamble, RAFT_PREAMBLE } from './frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_MESSAGE_TERM, matchPreamble, RAFT_PREAMBLE } from './frame.js';
 import { type RaftConnectionHandler, SharedListener } from './listener.js';
 import type { PeerStats, RaftAuthenticator, TcpTransportOptions, TcpTransportStats, TransportTls } from './options.js';
 import { FrameQueue, Peer } from './peer.js';
@@ -495,6 +495,9 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
   private onMessageFrame(conn: Connection, payload: Buffer): void {
     const msg = decodeMessage(payload);
     this.counters.framesReceived++;
+    if (msg.term > MAX_MESSAGE_TERM) {
+      throw new ClusterKitError('ERR_PROTOCOL', `term ${msg.term} is beyond the largest accepted, ${MAX_MESSAGE_TERM}`);
+    }
     if (msg.from !== conn.peerId || msg.to !== this.nodeId) {
       this.counters.misrouted++;
       return;

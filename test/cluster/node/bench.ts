@@ -1,46 +1,124 @@
 /**
  * Figures for ClusterKit formation, joining and failure detection with real node processes on 127.0.0.1
- * (not a test: run `npx tsx test/cluster/node/bench.ts [nodes=10]`). Every process is booted before any node
- * starts, so TypeScript compilation never counts. Prints:
+ * (not a test: `npm run bench:cluster -- [nodes=10] [--runs N] [--formation-only]`). Every process is booted
+ * before any node starts, so TypeScript compilation never counts. Prints:
  *
  * - formation: node-1 bootstraps, then N-1 nodes join at once; time until every node reports the same members
- *   and the same partition table (the Go original: 10 nodes in 4.1 s);
+ *   and the same partition table, counted from node-1's start() (its election included) and from the joins
+ *   (the Go original: 10 nodes in 4.1 s), and the CPU time the N processes used meanwhile (from /proc, so it does
+ *   not depend on how loaded the machine is: on an idle machine with C cores formation cannot take less than
+ *   CPU / C);
  * - one more node: time from its start until every node's table includes it (the Go original: 2.1 s);
  * - removal: SIGKILL of a follower until every survivor's table excludes it, with interval 1 s and threshold 3
  *   (the Go original: 2.7 s; target interval × threshold + 0.5 s = 3.5 s);
  * - memory of an idle node (RSS and heap after GC).
+ *
+ * With --runs N the formation is repeated on N fresh clusters and the spread is printed; the other figures are
+ * measured on the last one (skipped with --formation-only).
  */
-import { ProcCluster } from './harness.js';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { type NodeProc, ProcCluster } from './harness.js';
 
-const N = Number(process.argv[2] ?? 10);
+const { values, positionals } = parseArgs({
+  options: { runs: { type: 'string', default: '1' }, 'formation-only': { type: 'boolean', default: false } },
+  allowPositionals: true,
+});
+const N = Number(positionals[0] ?? 10);
+const RUNS = Math.max(1, Number(values.runs));
 const HEALTH = { interval: 1000, timeout: 2000, failureThreshold: 3 };
 
-const c = new ProcCluster();
-try {
-  const procs = await Promise.all(
-    Array.from({ length: N + 1 }, (_, i) => c.boot(`node-${i + 1}`, { healthCheck: HEALTH })),
-  );
-  const first = procs[0]!;
-  const extra = procs[N]!;
-  const members = procs.slice(0, N);
+/** User + system CPU time of a process so far, ms (Linux /proc; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat (utime, stime), counted after the command name: indexes 11 and 12 here.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+const totalCpu = (procs: readonly NodeProc[]): number => procs.reduce((n, p) => n + cpuMs(p.child.pid), 0);
+
+interface Formation {
+  fromFirstMs: number;
+  fromJoinsMs: number;
+  bootstrapMs: number;
+  cpuMs: number;
+  leaderCpuMs: number;
+  joinP50: number;
+  joinMax: number;
+}
+
+async function form(c: ProcCluster, members: readonly NodeProc[]): Promise<Formation> {
+  const first = members[0]!;
+  const cpu0 = totalCpu(members);
+  const leaderCpu0 = cpuMs(first.child.pid);
+  const t0 = performance.now();
   await first.start();
-  let t0 = performance.now();
+  const bootstrapMs = performance.now() - t0;
+  const tj = performance.now();
   await Promise.all(members.slice(1).map((p) => p.start([first.addr])));
-  const joinedMs = performance.now() - t0;
   await c.waitForAgreement(
     members.map((p) => p.id),
     30_000,
     1,
   );
-  const formedMs = performance.now() - t0;
+  const end = performance.now();
   const joins = members.slice(1).map((p) => p.startMs);
-  console.log(
-    `formation: ${N} nodes (1 bootstrap + ${N - 1} concurrent joins) agreed after ${formedMs.toFixed(0)} ms ` +
-      `(all start() resolved after ${joinedMs.toFixed(0)} ms; per-join start() p50 ${pct(joins, 0.5)} ms, max ${pct(joins, 1)} ms)`,
-  );
+  return {
+    fromFirstMs: end - t0,
+    fromJoinsMs: end - tj,
+    bootstrapMs,
+    cpuMs: totalCpu(members) - cpu0,
+    leaderCpuMs: cpuMs(first.child.pid) - leaderCpu0,
+    joinP50: pct(joins, 0.5),
+    joinMax: pct(joins, 1),
+  };
+}
 
+const results: Formation[] = [];
+for (let run = 1; run <= RUNS; run++) {
+  const last = run === RUNS;
+  const withRest = last && !values['formation-only'];
+  const c = new ProcCluster();
+  try {
+    const procs = await Promise.all(
+      Array.from({ length: withRest ? N + 1 : N }, (_, i) => c.boot(`node-${i + 1}`, { healthCheck: HEALTH })),
+    );
+    const members = procs.slice(0, N);
+    const load = loadavg()[0]!.toFixed(1);
+    const f = await form(c, members);
+    results.push(f);
+    console.log(
+      `formation ${run}/${RUNS}: ${N} nodes (1 bootstrap + ${N - 1} concurrent joins) agreed ${f.fromFirstMs.toFixed(0)} ms ` +
+        `after node-1's start() (bootstrap ${f.bootstrapMs.toFixed(0)} ms, then ${f.fromJoinsMs.toFixed(0)} ms after the joins began; ` +
+        `per-join start() p50 ${f.joinP50.toFixed(0)} ms, max ${f.joinMax.toFixed(0)} ms); CPU ${f.cpuMs.toFixed(0)} ms in all ` +
+        `(leader ${f.leaderCpuMs.toFixed(0)} ms); load average ${load} on ${availableParallelism()} CPUs`,
+    );
+    if (withRest) await afterFormation(c, procs);
+  } finally {
+    await c.destroy();
+  }
+}
+if (RUNS > 1) {
+  const spread = (pick: (f: Formation) => number): string => {
+    const v = results.map(pick);
+    return `min ${pct(v, 0).toFixed(0)} / median ${pct(v, 0.5).toFixed(0)} / max ${pct(v, 1).toFixed(0)} ms`;
+  };
+  console.log(`formation over ${RUNS} runs: from node-1's start ${spread((f) => f.fromFirstMs)}`);
+  console.log(`  from the joins ${spread((f) => f.fromJoinsMs)}; CPU of all nodes ${spread((f) => f.cpuMs)}`);
+}
+
+async function afterFormation(c: ProcCluster, procs: readonly NodeProc[]): Promise<void> {
+  const first = procs[0]!;
+  const extra = procs[N]!;
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  t0 = performance.now();
+  let t0 = performance.now();
   await extra.start([first.addr]);
   const startMs = performance.now() - t0;
   await c.waitForAgreement(
@@ -62,7 +140,7 @@ try {
 
   const leaderId = (await first.summary()).leaderId;
   const victim = procs.find((p) => p.id !== leaderId && p !== first)!;
-  const killedAt = performance.now();
+  t0 = performance.now();
   victim.kill();
   await c.waitForAgreement(
     procs.filter((p) => p !== victim).map((p) => p.id),
@@ -70,14 +148,12 @@ try {
     1,
   );
   console.log(
-    `removal: SIGKILLed node removed everywhere after ${(performance.now() - killedAt).toFixed(0)} ms ` +
+    `removal: SIGKILLed node removed everywhere after ${(performance.now() - t0).toFixed(0)} ms ` +
       `(interval ${HEALTH.interval} ms × threshold ${HEALTH.failureThreshold}; target ${HEALTH.interval * HEALTH.failureThreshold + 500} ms)`,
   );
-} finally {
-  await c.destroy();
 }
 
-function pct(values: readonly number[], q: number): string {
+function pct(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return (sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))] ?? 0).toFixed(0);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))] ?? 0;
 }

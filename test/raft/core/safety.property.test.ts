@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { MembershipChange } from '../../../src/raft/core/types.js';
 import { MessageType, type NodeId } from '../../../src/raft/types.js';
 import { seededRandom } from '../../../src/util/io.js';
 import { CoreNet } from './core-harness.js';
@@ -93,11 +94,31 @@ function run(seed: number, steps: number, nodes: number, snapshots: boolean): Ou
       net.crash(pick(up));
     } else if (r < 0.95 && down.length > 0) {
       net.restart(pick(down));
-    } else {
+    } else if (r < 0.97) {
       // A read, to exercise ReadIndex bookkeeping alongside everything else.
       const target = pick(up);
       net.node(target).core.read(1_000_000 + step);
       net.process(target);
+    } else {
+      // Membership changes on the leader, up to three at once: changes of the voters (one at a time) mixed with
+      // additions and removals of non-voters (appended even while another change is uncommitted).
+      const leader = net.leaders()[0];
+      if (leader !== undefined) {
+        for (let k = 1 + Math.floor(rnd.next() * 3); k > 0; k--) {
+          const config = leader.core.configs.latest().members;
+          const id = pick(ids.filter((x) => x !== leader.id));
+          const m = config.find((x) => x.id === id);
+          const voters = config.filter((x) => x.voter).length;
+          const change: MembershipChange =
+            m === undefined
+              ? { kind: 'add', id, addr: `addr-${id}`, voter: false }
+              : m.voter
+                ? { kind: voters > 2 ? 'demote' : 'promote', id }
+                : { kind: rnd.next() < 0.5 ? 'promote' : 'remove', id };
+          leader.core.changeMembership(2_000_000 + step * 4 + k, change);
+        }
+        net.process(leader.id);
+      }
     }
     check();
   }

@@ -268,3 +268,54 @@ describe('commit propagation to followers', () => {
     expect(net.node('c').applied.some((e) => e.index === last)).toBe(true);
   });
 });
+
+describe('commit bumps to a follower that needs a snapshot', () => {
+  // Regression for simulation seed 1001086: a follower whose match entry the leader had compacted away got
+  // heartbeats anchored at 0/0 that could not raise its commit; each of its replies was answered with another such
+  // "bump", a ping-pong per follower that never ended, and every duplicated message added one more.
+  it('does not answer a heartbeat reply with another heartbeat that cannot vouch for anything', () => {
+    const net = new CoreNet(['a', 'b', 'c'], { snapshotThreshold: 4, snapshotTrailing: 0 });
+    net.campaign('a');
+    const a = net.node('a').core;
+    expect(a.role).toBe('leader');
+    // c appends a new entry; its acknowledgement is held back (a slow link).
+    net.propose('a', 'x');
+    const toC = net.queue.filter((m) => m.to === 'c');
+    net.queue = net.queue.filter((m) => m.to !== 'c');
+    for (const m of toC) {
+      net.node('c').core.step(m);
+      net.process('c');
+    }
+    const ackC = net.queue.filter((m) => m.from === 'c');
+    net.queue = net.queue.filter((m) => m.from !== 'c');
+    expect(ackC.some((m) => m.type === MessageType.AppendEntriesResponse && m.success)).toBe(true);
+    // Meanwhile a and b commit more and the leader compacts its log past that entry.
+    for (let i = 0; i < 10; i++) net.propose('a', `y${i}`);
+    net.deliver(within(['a', 'b']));
+    const ackedIndex = Math.max(...ackC.map((m) => (m.type === MessageType.AppendEntriesResponse ? m.matchIndex : 0)));
+    expect(a.log.firstIndex()).toBeGreaterThan(ackedIndex + 1);
+    // The held acknowledgement arrives; every snapshot to c is lost from now on. Without the fix this exchange of
+    // empty AppendEntries and their replies never ended (deliver() gave up after its round limit).
+    let appendsToC = 0;
+    net.queue.push(...ackC);
+    net.deliver((m) => {
+      if (m.type === MessageType.InstallSnapshot) return false;
+      if (m.type === MessageType.AppendEntries && m.to === 'c') appendsToC++;
+      return true;
+    }, 50);
+    expect(a.progress.get('c')?.match).toBe(ackedIndex);
+    expect(net.queue.filter((m) => m.to === 'c' && m.type === MessageType.AppendEntries)).toHaveLength(0);
+    expect(appendsToC).toBeLessThanOrEqual(1);
+    // A heartbeat round still reaches c (it keeps its leader), and ends too.
+    appendsToC = 0;
+    net.tick('a', 2);
+    net.deliver((m) => {
+      if (m.type === MessageType.InstallSnapshot) return false;
+      if (m.type === MessageType.AppendEntries && m.to === 'c') appendsToC++;
+      return true;
+    }, 50);
+    expect(appendsToC).toBe(1);
+    expect(net.queue).toHaveLength(0);
+    expect(net.node('c').core.leaderId).toBe('a');
+  });
+});

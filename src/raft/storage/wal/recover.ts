@@ -101,6 +101,16 @@ export async function recoverWal(fs: FileSystem, dir: string, maxEntryBytes: num
       segments.push(segment);
       const prev = segments[segments.length - 2];
       if (prev !== undefined && segment.base !== prev.lastIndex + 1) {
+        if (segment.base > prev.lastIndex + 1 && segment.seq === prev.seq + 1) {
+          // Headers are checksummed and match their file names, so this segment's base is right: the previous one,
+          // sealed and consecutive, lost records at its end (cut short at a record boundary, so it looked whole).
+          // Name that file, where its records stop, rather than this intact one.
+          throw new StorageCorruptError(
+            prev.path,
+            prev.size,
+            `sealed segment ends at index ${prev.lastIndex} but the next segment (${path}) starts at index ${segment.base}`,
+          );
+        }
         throw new StorageCorruptError(
           path,
           24,
