@@ -339,6 +339,7 @@ export class NodeCore {
     this.duties.start();
     this.coordinator = new JoinCoordinator({
       state: this.state,
+      sync: () => this.raft?.read() ?? Promise.reject(new ShuttingDownError()),
       propose: (c) => this.propose(c),
       ensureRaftMember: (id, addr) => this.#ensureRaftMember(id, addr),
       removeRaftMember: (id) => this.membership?.remove(id) ?? Promise.reject(new ShuttingDownError()),

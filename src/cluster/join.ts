@@ -291,6 +291,12 @@ export function backoffDelay(attempt: number, min: number, max: number, random: 
 /** What the coordinator needs from the node. */
 export interface JoinHost {
   readonly state: ClusterStateView;
+  /**
+   * Resolves once `state` reflects every command committed before the call (a Raft read barrier). A new leader
+   * may not have applied what earlier leaders committed yet: deciding from that state refused restarted nodes
+   * for good (found by the reliability harness, test/reliability/stale-join.test.ts).
+   */
+  sync?(): Promise<void>;
   /** Proposes through Raft; resolves with the applied result, rejects on a refusal (refusalToError). */
   propose(command: ClusterCommand): Promise<ApplyOk>;
   /** Adds `id` as a Raft non-voter at `addr` (or fixes its address), serialised with other membership changes. */
@@ -360,8 +366,8 @@ export class JoinCoordinator {
     const id = request.node.id;
     const previous = this.#byId.get(id) ?? Promise.resolve();
     const run = previous.then(
-      () => this.#admit(request),
-      () => this.#admit(request),
+      () => this.#admitFresh(request),
+      () => this.#admitFresh(request),
     );
     const tail = run.catch(() => undefined);
     this.#byId.set(id, tail);
@@ -369,6 +375,28 @@ export class JoinCoordinator {
       if (this.#byId.get(id) === tail) this.#byId.delete(id);
     });
     return run;
+  }
+
+  /**
+   * Admits from an up-to-date state: after a read barrier, and again (twice at most) when a proposal was refused
+   * for a conflict while the state moved under it (another command about the same node committed meanwhile).
+   */
+  async #admitFresh(request: JoinRequest): Promise<JoinOutcome> {
+    const h = this.#host;
+    for (let attempt = 0; ; attempt++) {
+      if (h.isLeader()) await h.sync?.();
+      const revision = h.state.revision;
+      try {
+        return await this.#admit(request);
+      } catch (err) {
+        const conflict = err instanceof ClusterKitError && err.code === 'ERR_CONFLICT';
+        if (!conflict || attempt >= 2 || h.state.revision === revision) throw err;
+        h.logger.info(
+          { node: request.node.id, err: String(err) },
+          'join conflicted with a concurrent change; retrying',
+        );
+      }
+    }
   }
 
   async #admit(request: JoinRequest): Promise<JoinOutcome> {

@@ -133,7 +133,10 @@ export class MembershipAgent {
     const o = h.o;
     const now = o.clock.now();
     const received = h.messagesReceived();
-    if (received !== this.#received || st.role === 'leader') {
+    // Contact means a leader's: two nodes the cluster removed keep sending each other vote requests, and counting
+    // those kept both from ever noticing and asking back in (found by the reliability harness: membership-watch
+    // test). Without a known leader, messages do not count.
+    if ((received !== this.#received && st.leaderId !== null) || st.role === 'leader') {
       this.#received = received;
       this.#receivedAt = now;
     }
