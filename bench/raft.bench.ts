@@ -22,7 +22,8 @@
  *   --steady-seconds S length of the steady run (default 60, --quick 10)
  *   --rounds R         failover rounds per cluster size (default 10, --quick 5)
  *   --payload B        command size in bytes (default 64)
- *   --threadpool       run write/fdatasync in libuv's threadpool instead of on the main thread
+ *   --sync-fs          run the log's durable writes as synchronous syscalls on the main thread instead of in
+ *                      libuv's threadpool (the default of openFileStores, and therefore of this benchmark)
  *   --defer-append     experiment: start each log append one tick later, after the socket writes (see protocol.ts)
  *   --tick-ms, --election-ms, --heartbeat-ms   engine timings (defaults: the engine's, 10/300/50)
  *   --cpu-prof DIR     write a V8 CPU profile of every node process to DIR (on clean stop)
@@ -44,7 +45,7 @@ const { values: args } = parseArgs({
     'steady-seconds': { type: 'string' },
     rounds: { type: 'string' },
     payload: { type: 'string' },
-    threadpool: { type: 'boolean', default: false },
+    'sync-fs': { type: 'boolean', default: false },
     'defer-append': { type: 'boolean', default: false },
     'tick-ms': { type: 'string' },
     'election-ms': { type: 'string' },
@@ -77,7 +78,7 @@ const timings: NodeTimings = {
 const baseOptions: Omit<ClusterOptions, 'nodes'> = {
   clusterName: 'bench',
   timings,
-  threadpoolFs: args.threadpool,
+  threadpoolFs: !args['sync-fs'],
   deferAppend: args['defer-append'],
   forwardStderr: true,
   ...(args['cpu-prof'] === undefined ? {} : { execArgv: ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] }),
@@ -286,7 +287,7 @@ async function machineState(when: string): Promise<void> {
 async function main(): Promise<void> {
   line(`Raft benchmark (real processes, file stores with fdatasync, TCP on 127.0.0.1)`);
   line(
-    `node ${process.version}; ${args.threadpool ? 'threadpool' : 'synchronous'} fs syscalls` +
+    `node ${process.version}; ${args['sync-fs'] ? 'synchronous fs syscalls (--sync-fs)' : 'fs syscalls in the threadpool (the default)'}, O_DSYNC log appends` +
       `${args['defer-append'] ? ', deferred log appends (experiment)' : ''}; timings ` +
       `${JSON.stringify(timings)} (empty = engine defaults)`,
   );

@@ -64,18 +64,36 @@ class SyncCounts {
 }
 
 function countingFs(inner: FileSystem, counts: SyncCounts): FileSystem {
+  /** Descriptors opened with O_DSYNC: each write on them is a durable sync, counted and timed as one. */
+  const synced = new Set<number>();
+  const timed = (p: Promise<void>): Promise<void> => {
+    counts.datasyncs++;
+    const start = performance.now();
+    void p.then(
+      () => counts.record(performance.now() - start),
+      () => undefined, // the store handles the failure; only successful syncs are timed
+    );
+    return p;
+  };
+  const openSynced = inner.openSynced?.bind(inner);
   return {
     ...inner,
-    datasync: (fd) => {
-      counts.datasyncs++;
-      const start = performance.now();
-      const p = inner.datasync(fd);
-      void p.then(
-        () => counts.record(performance.now() - start),
-        () => undefined, // the store handles the failure; only successful syncs are timed
-      );
-      return p;
+    ...(openSynced === undefined
+      ? {}
+      : {
+          openSynced: (path: string, mode: 'r+' | 'w+') => {
+            const fd = openSynced(path, mode);
+            synced.add(fd);
+            return fd;
+          },
+        }),
+    close: (fd) => {
+      synced.delete(fd);
+      inner.close(fd);
     },
+    write: (fd, data, position) =>
+      synced.has(fd) ? timed(inner.write(fd, data, position)) : inner.write(fd, data, position),
+    datasync: (fd) => timed(inner.datasync(fd)),
     syncDir: (dir) => {
       counts.dirSyncs++;
       return inner.syncDir(dir);

@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterKit } from '../../src/cluster/index.js';
 import { StorageCorruptError } from '../../src/errors.js';
 import { openFileStores } from '../../src/raft/storage/file-stores.js';
-import { type FileSystem, nodeFileSystem } from '../../src/raft/storage/fs.js';
+import { createNodeFileSystem, type FileSystem } from '../../src/raft/storage/fs.js';
 import type { Entry, HardState, Snapshot } from '../../src/raft/types.js';
 import { seededRandom } from '../../src/util/io.js';
 import { FAST } from '../cluster/node/helpers.js';
@@ -36,7 +36,12 @@ const SEGMENT_BYTES = 2048;
 const SEGMENT_HEADER_BYTES = 32;
 
 /** The real filesystem without fsync: durability is not under test here, only what opening makes of the bytes. */
-const quickFs: FileSystem = { ...nodeFileSystem, datasync: async () => {}, syncDir: async () => {} };
+// Without openSynced, so that appends use the (skipped) datasync rather than O_DSYNC writes.
+const quickFs: FileSystem = {
+  ...createNodeFileSystem({ synced: false }),
+  datasync: async () => {},
+  syncDir: async () => {},
+};
 
 interface Golden {
   /** Every file of the data directory, by path relative to it. */

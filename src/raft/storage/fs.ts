@@ -20,6 +20,13 @@ export interface FileSystem {
   readdir(dir: string): string[];
   exists(path: string): boolean;
   open(path: string, mode: OpenMode): number;
+  /**
+   * Optional: opens for writing with O_DSYNC, so that a write on the returned descriptor is as durable when its
+   * promise resolves as a write followed by datasync (data and the size needed to read it back; not a truncate,
+   * which still needs datasync). The WAL appends through it: one system call, and with the threadpool one hop
+   * to a worker thread, per group commit instead of two. Stores fall back to write + datasync without it.
+   */
+  openSynced?(path: string, mode: 'r+' | 'w+'): number;
   close(fd: number): void;
   /** Current size of an open file in bytes. */
   size(fd: number): number;
@@ -44,6 +51,11 @@ export interface NodeFileSystemOptions {
    * handling. Default false.
    */
   readonly threadpool?: boolean;
+  /**
+   * Offer openSynced (O_DSYNC descriptors), so that a log append is one durable write instead of a write and an
+   * fdatasync. Default true; false keeps every sync an explicit fdatasync.
+   */
+  readonly synced?: boolean;
 }
 
 function writeAllSync(fd: number, data: Uint8Array, position: number): void {
@@ -88,6 +100,13 @@ function syncDirSync(dir: string): void {
   }
 }
 
+/** open(2) flags of openSynced: 'r+' or 'w+' plus O_DSYNC. */
+function syncedFlags(mode: 'r+' | 'w+'): number {
+  const c = nodeFs.constants;
+  const create = mode === 'w+' ? c.O_CREAT | c.O_TRUNC : 0;
+  return c.O_RDWR | create | c.O_DSYNC;
+}
+
 /** The real filesystem. */
 export function createNodeFileSystem(options: NodeFileSystemOptions = {}): FileSystem {
   const base = {
@@ -97,6 +116,9 @@ export function createNodeFileSystem(options: NodeFileSystemOptions = {}): FileS
     readdir: (dir: string) => nodeFs.readdirSync(dir),
     exists: (path: string) => nodeFs.existsSync(path),
     open: (path: string, mode: OpenMode) => nodeFs.openSync(path, mode),
+    ...(options.synced === false
+      ? {}
+      : { openSynced: (path: string, mode: 'r+' | 'w+') => nodeFs.openSync(path, syncedFlags(mode)) }),
     close: (fd: number) => {
       nodeFs.closeSync(fd);
     },

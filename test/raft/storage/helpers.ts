@@ -105,6 +105,35 @@ export class FaultyFileSystem implements FileSystem {
   }
 }
 
+/**
+ * The same faults over descriptors opened with O_DSYNC (FileSystem.openSynced), the path the default filesystems
+ * take: appends then make no datasync call, and `durableWrites` counts the writes that are syncs themselves.
+ */
+export class SyncedFaultyFileSystem extends FaultyFileSystem {
+  durableWrites = 0;
+  private readonly synced = new Set<number>();
+  private readonly base: FileSystem;
+
+  constructor(inner: FileSystem = nodeFileSystem) {
+    super(inner);
+    if (inner.openSynced === undefined) throw new Error('the inner filesystem has no openSynced');
+    this.base = inner;
+  }
+  openSynced(path: string, mode: 'r+' | 'w+'): number {
+    const fd = (this.base.openSynced as NonNullable<FileSystem['openSynced']>)(path, mode);
+    this.synced.add(fd);
+    return fd;
+  }
+  override close(fd: number): void {
+    this.synced.delete(fd);
+    super.close(fd);
+  }
+  override async write(fd: number, data: Uint8Array, position: number): Promise<void> {
+    if (this.synced.has(fd)) this.durableWrites += 1;
+    await super.write(fd, data, position);
+  }
+}
+
 /** Record offsets of a (valid) segment file, found by walking its length fields. */
 export function recordOffsets(file: Buffer): number[] {
   const offsets: number[] = [];

@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WalLogStore } from '../../../src/raft/storage/wal/wal.js';
-import { entries, errno, FaultyFileSystem, plain, segmentFiles, tempDir } from './helpers.js';
+import { entries, errno, FaultyFileSystem, plain, SyncedFaultyFileSystem, segmentFiles, tempDir } from './helpers.js';
 
 describe('WAL under I/O faults', () => {
   const cleanups: (() => void)[] = [];
@@ -140,6 +140,41 @@ describe('WAL under I/O faults', () => {
     expect([fs.writes - writes, fs.syncs - syncs]).toEqual([1, 1]);
     await wal.append(entries(258, 1, 1));
     expect([fs.writes - writes, fs.syncs - syncs]).toEqual([2, 2]);
+    await wal.close();
+  });
+
+  it('with O_DSYNC (openSynced) one append is one durable write and no fdatasync, and reopens intact', async () => {
+    const d = dir();
+    const fs = new SyncedFaultyFileSystem();
+    const wal = await WalLogStore.open(d, { fs });
+    await wal.append(entries(1, 1, 1));
+    const [writes, durable, syncs] = [fs.writes, fs.durableWrites, fs.syncs];
+    await wal.append(entries(2, 256, 1));
+    await wal.append(entries(258, 1, 1));
+    expect([fs.writes - writes, fs.durableWrites - durable, fs.syncs - syncs]).toEqual([2, 2, 0]);
+    await wal.close();
+    const reopened = await WalLogStore.open(d, { fs: new SyncedFaultyFileSystem() });
+    expect(reopened.recoveryNotes).toEqual([]);
+    expect(plain(reopened.entries(1, 259))).toEqual(plain(entries(1, 258, 1)));
+    await reopened.close();
+  });
+
+  it('with O_DSYNC, a write failing with ENOSPC part-way still leaves exactly the acknowledged entries', async () => {
+    const d = dir();
+    const fs = new SyncedFaultyFileSystem();
+    const wal = await WalLogStore.open(d, { fs });
+    await wal.append(entries(1, 10, 1));
+    fs.writeFailure = 'ENOSPC';
+    fs.partialBytes = 150;
+    await expect(wal.append(entries(11, 5, 1))).rejects.toMatchObject({ code: 'ERR_STORAGE_IO', retriable: true });
+    expect(wal.lastIndex()).toBe(10);
+    fs.writeFailure = null;
+    await wal.append(entries(11, 5, 1));
+    // No close: a crash. What was acknowledged is there, nothing torn is.
+    const reopened = await WalLogStore.open(d);
+    expect(reopened.recoveryNotes).toEqual([]);
+    expect(plain(reopened.entries(1, 16))).toEqual(plain(entries(1, 15, 1)));
+    await reopened.close();
     await wal.close();
   });
 

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodeFileSystem, nodeFileSystem } from '../../../src/raft/storage/fs.js';
+import { createNodeFileSystem, type FileSystem, nodeFileSystem } from '../../../src/raft/storage/fs.js';
 import { WalLogStore } from '../../../src/raft/storage/wal/wal.js';
 import type { Entry } from '../../../src/raft/types.js';
 import { entries as makeEntries, plain, tempDir } from './helpers.js';
@@ -88,6 +88,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 const threadpoolFs = createNodeFileSystem({ threadpool: true });
+// Without O_DSYNC descriptors: appends take the write + fdatasync path.
+const plainFs = createNodeFileSystem({ synced: false });
+const filesystems: Record<'sync' | 'threadpool' | 'plain', FileSystem> = {
+  sync: nodeFileSystem,
+  threadpool: threadpoolFs,
+  plain: plainFs,
+};
 
 function check(wal: WalLogStore, model: Model): void {
   expect(wal.firstIndex()).toBe(model.first);
@@ -107,9 +114,9 @@ describe('WalLogStore against an array model', () => {
       fc.asyncProperty(
         fc.array(opArb, { minLength: 1, maxLength: 45 }),
         fc.constantFrom(256, 700, 2048),
-        fc.boolean(),
-        async (ops, segmentBytes, threadpool) => {
-          const fs = threadpool ? threadpoolFs : nodeFileSystem;
+        fc.constantFrom('sync' as const, 'threadpool' as const, 'plain' as const),
+        async (ops, segmentBytes, variant) => {
+          const fs = filesystems[variant];
           const { dir, cleanup } = tempDir();
           dirs.push(cleanup);
           const model = new Model();

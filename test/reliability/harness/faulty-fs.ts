@@ -2,7 +2,8 @@
  * A FileSystem (src/raft/storage/fs.ts) that can be made slow or full while a node runs, for the disk faults of
  * the reliability scenarios. It wraps the real filesystem (threadpool I/O, ClusterKit's default):
  *
- * - slow: every fdatasync and directory fsync waits `delayMs` more (a contended or failing disk);
+ * - slow: every fdatasync, directory fsync and durable (O_DSYNC, see FileSystem.openSynced) write waits `delayMs`
+ *   more (a contended or failing disk);
  * - full: every write fails with ENOSPC after writing half of its bytes (a disk that fills up mid-write leaves a
  *   torn record behind: the store must cut it off), and so do renames (a new file cannot be linked in).
  *
@@ -35,6 +36,8 @@ export function createFaultyFileSystem(
 ): FaultyFileSystem {
   let mode: DiskMode = { mode: 'ok' };
   let failures = 0;
+  /** Descriptors opened with openSynced: their writes are the syncs a slow disk delays. */
+  const synced = new Set<number>();
   const delay = (): Promise<void> =>
     mode.mode === 'slow'
       ? new Promise((resolve) => setTimeout(resolve, mode.mode === 'slow' ? mode.delayMs : 0))
@@ -53,11 +56,26 @@ export function createFaultyFileSystem(
     readdir: (dir) => base.readdir(dir),
     exists: (path) => base.exists(path),
     open: (path, m) => base.open(path, m),
-    close: (fd) => base.close(fd),
+    ...(base.openSynced === undefined
+      ? {}
+      : {
+          openSynced(path: string, m: 'r+' | 'w+') {
+            const fd = (base.openSynced as NonNullable<FileSystem['openSynced']>)(path, m);
+            synced.add(fd);
+            return fd;
+          },
+        }),
+    close: (fd) => {
+      synced.delete(fd);
+      base.close(fd);
+    },
     size: (fd) => base.size(fd),
     read: (fd, buffer, offset, length, position) => base.read(fd, buffer, offset, length, position),
     async write(fd, data, position) {
-      if (mode.mode !== 'full') return base.write(fd, data, position);
+      if (mode.mode !== 'full') {
+        if (synced.has(fd)) await delay();
+        return base.write(fd, data, position);
+      }
       failures++;
       const half = Math.floor(data.length / 2);
       if (half > 0) await base.write(fd, data.subarray(0, half), position);

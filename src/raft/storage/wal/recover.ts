@@ -10,7 +10,7 @@ import { ensureDurableDir, type FileSystem, readWhole, storageIoError } from '..
 import { decodeWalMeta, encodeWalMeta, WAL_META_MAGIC, type WalMeta } from './meta.js';
 import { decodeSegmentHeader } from './record.js';
 import { scanSegment } from './scan.js';
-import { parseSegmentFileName, Segment } from './segment.js';
+import { openForAppend, parseSegmentFileName, Segment } from './segment.js';
 
 export const WAL_META_FILE = 'wal-meta';
 
@@ -72,7 +72,7 @@ export async function recoverWal(fs: FileSystem, dir: string, maxEntryBytes: num
       const f = live[i]!;
       const path = join(dir, f.name);
       const isLast = i === live.length - 1;
-      const fd = await io('open', path, () => fs.open(path, 'r+'));
+      const { fd, synced } = await io('open', path, () => openForAppend(fs, path, 'r+'));
       let buf: Buffer;
       try {
         buf = readWhole(fs, fd);
@@ -97,7 +97,17 @@ export async function recoverWal(fs: FileSystem, dir: string, maxEntryBytes: num
         fs.close(fd);
         throw err;
       }
-      const segment = new Segment(fs, path, f.parsed.seq, f.parsed.base, fd, scan.offsets, scan.terms, scan.end);
+      const segment = new Segment(
+        fs,
+        path,
+        f.parsed.seq,
+        f.parsed.base,
+        fd,
+        scan.offsets,
+        scan.terms,
+        scan.end,
+        synced,
+      );
       segments.push(segment);
       const prev = segments[segments.length - 2];
       if (prev !== undefined && segment.base !== prev.lastIndex + 1) {

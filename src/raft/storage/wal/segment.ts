@@ -33,6 +33,8 @@ export class Segment {
     readonly terms: number[],
     /** Bytes of whole, durable records (header included): where the next append writes. */
     public size: number,
+    /** Opened with FileSystem.openSynced: a resolved write is durable without a datasync. */
+    readonly syncedWrites = false,
   ) {}
 
   get count(): number {
@@ -136,4 +138,13 @@ export class Segment {
       throw storageIoError('close', this.path, err);
     }
   }
+}
+
+/**
+ * Opens a segment file for appending: with O_DSYNC when the filesystem offers it (see FileSystem.openSynced), so
+ * an append is one durable write; otherwise plainly, and appends add a datasync.
+ */
+export function openForAppend(fs: FileSystem, path: string, mode: 'r+' | 'w+'): { fd: number; synced: boolean } {
+  if (fs.openSynced !== undefined) return { fd: fs.openSynced(path, mode), synced: true };
+  return { fd: fs.open(path, mode), synced: false };
 }

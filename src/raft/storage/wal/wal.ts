@@ -27,7 +27,7 @@ import { TailCache } from './cache.js';
 import { encodeWalMeta } from './meta.js';
 import { encodeBatch, encodeSegmentHeader, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './record.js';
 import { recoverWal } from './recover.js';
-import { Segment, segmentFileName } from './segment.js';
+import { openForAppend, Segment, segmentFileName } from './segment.js';
 
 export interface WalOptions {
   /** Filesystem to use (tests inject faults and delays). Default: node:fs with synchronous syscalls. */
@@ -241,7 +241,8 @@ export class WalLogStore implements LogStore {
     const position = tail.size;
     try {
       await this.fs.write(tail.fd, batch.bytes, position);
-      await this.fs.datasync(tail.fd);
+      // One durable write per group commit: O_DSYNC when the filesystem offers it, else write + fdatasync.
+      if (!tail.syncedWrites) await this.fs.datasync(tail.fd);
     } catch (err) {
       throw await this.rollBack(tail, position, err);
     }
@@ -329,8 +330,9 @@ export class WalLogStore implements LogStore {
     const path = join(this.dir, segmentFileName(seq, base));
     const tmp = `${path}.tmp`;
     let fd: number;
+    let synced: boolean;
     try {
-      fd = this.fs.open(tmp, 'w+');
+      ({ fd, synced } = openForAppend(this.fs, tmp, 'w+'));
     } catch (err) {
       throw storageIoError('create', tmp, err);
     }
@@ -351,7 +353,7 @@ export class WalLogStore implements LogStore {
       this.fs.close(fd);
       throw this.fail('create', path, err);
     }
-    const segment = new Segment(this.fs, path, seq, base, fd, [], [], SEGMENT_HEADER_BYTES);
+    const segment = new Segment(this.fs, path, seq, base, fd, [], [], SEGMENT_HEADER_BYTES, synced);
     this.segments.push(segment);
     return segment;
   }
