@@ -48,6 +48,8 @@ export class RaftNode<R = unknown> implements Raft<R> {
   private readonly requests = new PendingRequests<R>(() => this.core?.notLeaderError() ?? new NotLeaderError());
 
   private flushScheduled = false;
+  /** Timer that sends the core's deferred commit updates (see RaftCore.bumpWanted). */
+  private bumpTimer: TimerHandle | null = null;
   private tickTimer: TimerHandle | null = null;
   private lastTickAt = 0;
   /** A late tick timer deferred its catch-up so that messages that arrived meanwhile are stepped first. */
@@ -153,6 +155,8 @@ export class RaftNode<R = unknown> implements Raft<R> {
     this.state = 'stopping';
     this.tickTimer?.cancel();
     this.tickTimer = null;
+    this.bumpTimer?.cancel();
+    this.bumpTimer = null;
     for (const t of this.retryTimers) t.cancel();
     this.retryTimers.clear();
     const reason =
@@ -486,7 +490,10 @@ export class RaftNode<R = unknown> implements Raft<R> {
       let rd: Ready;
       try {
         rd = core.ready();
-        if (isReadyEmpty(rd)) return;
+        if (isReadyEmpty(rd)) {
+          this.scheduleCommitBumps(core);
+          return;
+        }
         this.process(core, rd);
       } catch (err) {
         this.fatal(err);
@@ -494,6 +501,26 @@ export class RaftNode<R = unknown> implements Raft<R> {
       }
     }
     this.scheduleFlush(); // a very long backlog (applying a big log): yield, then continue
+  }
+
+  /**
+   * Commit-index updates wait for a 0 ms timer: by then the callers whose proposals just resolved have proposed
+   * again (promise continuations run first), and the AppendEntries of that batch carries the news, instead of a
+   * heartbeat per follower and its acknowledgement for every commit.
+   */
+  private scheduleCommitBumps(core: RaftCore): void {
+    if (this.bumpTimer !== null || !core.wantsCommitBumps) return;
+    this.bumpTimer = this.options.scheduler.setTimeout(() => {
+      this.bumpTimer = null;
+      if (this.state !== 'running') return;
+      try {
+        core.sendCommitBumps();
+      } catch (err) {
+        this.fatal(err);
+        return;
+      }
+      this.flush();
+    }, 0);
   }
 
   private process(core: RaftCore, rd: Ready): void {

@@ -14,7 +14,7 @@ export interface TimerHandle {
 }
 
 export interface Scheduler {
-  /** Runs `fn` once after `ms` milliseconds unless cancelled. */
+  /** Runs `fn` once after `ms` milliseconds unless cancelled; 0 means once the I/O already pending is handled. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
 }
 
@@ -29,6 +29,12 @@ export const systemClock: Clock = {
 
 export const systemScheduler: Scheduler = {
   setTimeout(fn, ms) {
+    if (ms <= 0) {
+      // Node turns a 0 ms timeout into 1 ms; "as soon as the pending I/O has been handled" is setImmediate.
+      const i = setImmediate(fn);
+      i.unref();
+      return { cancel: () => clearImmediate(i) };
+    }
     const t = setTimeout(fn, ms);
     // Timers of a coordination library must never keep a process alive on their own.
     t.unref();

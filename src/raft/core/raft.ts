@@ -46,6 +46,7 @@ import {
   handleSnapshotResponse,
   maybeCommit,
   replicate,
+  sendCommitBumps,
   syncProgress,
   tickLeader,
 } from './replication.js';
@@ -144,6 +145,12 @@ export class RaftCore {
   transfer: TransferState | null = null;
   /** Followers that were sent an AppendEntries during the current Ready (so commit updates are not duplicated). */
   readonly sentThisReady = new Set<NodeId>();
+  /**
+   * Followers to tell about a new commit index unless an AppendEntries carries it first (sendCommitBumps): the
+   * driver asks for them once the proposals that a commit's results set off have been appended, so that the next
+   * batch carries the news instead of a heartbeat of its own (and its acknowledgement) per follower per commit.
+   */
+  readonly bumpWanted = new Set<NodeId>();
 
   // Follower-side requests waiting on the leader.
   readonly forwardQueue: { reqId: number; command: Uint8Array }[] = [];
@@ -345,6 +352,16 @@ export class RaftCore {
   // ------------------------------------------------------------------------------------------------------------
   // Output
   // ------------------------------------------------------------------------------------------------------------
+
+  /** Are commit-index updates waiting for sendCommitBumps? */
+  get wantsCommitBumps(): boolean {
+    return this.bumpWanted.size > 0;
+  }
+
+  /** Tells the followers marked in bumpWanted about the commit index, if nothing sent since did. */
+  sendCommitBumps(): void {
+    sendCommitBumps(this);
+  }
 
   ready(): Ready {
     this.sentThisReady.clear();

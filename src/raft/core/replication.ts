@@ -141,15 +141,30 @@ function sendHeartbeat(c: RaftCore, pr: Progress): void {
 }
 
 /**
- * etcd's CanBumpCommit, restricted to heartbeats that can vouch for more than the follower was already sent: a
- * bump whose anchor is compacted away (0/0) cannot raise the follower's commit, and answering each of its
- * replies with another such bump was an endless ping-pong per follower, one more for every duplicated message.
- * With this rule every bump strictly raises `sentCommit`, so the exchange ends.
+ * etcd's CanBumpCommit, deferred: the follower is marked, and sendCommitBumps tells it later unless an
+ * AppendEntries sent meanwhile (the next batch, usually) already did.
  */
 function maybeBumpCommit(c: RaftCore, pr: Progress): void {
-  if (c.role !== 'leader' || !pr.canBumpCommit(c.log.committed)) return;
-  const { prevIndex } = heartbeatAnchor(c, pr);
-  if (Math.min(c.log.committed, prevIndex) > pr.sentCommit) sendHeartbeat(c, pr);
+  if (c.role === 'leader' && pr.canBumpCommit(c.log.committed)) c.bumpWanted.add(pr.id);
+}
+
+/**
+ * Sends the deferred commit updates, restricted to heartbeats that can vouch for more than the follower was
+ * already sent: a bump whose anchor is compacted away (0/0) cannot raise the follower's commit, and answering each
+ * of its replies with another such bump was an endless ping-pong per follower, one more for every duplicated
+ * message. With this rule every bump strictly raises `sentCommit`, so the exchange ends.
+ */
+export function sendCommitBumps(c: RaftCore): void {
+  if (c.bumpWanted.size === 0) return;
+  const ids = [...c.bumpWanted];
+  c.bumpWanted.clear();
+  if (c.role !== 'leader') return;
+  for (const id of ids) {
+    const pr = c.progress.get(id);
+    if (pr === undefined) continue;
+    const { prevIndex } = heartbeatAnchor(c, pr);
+    if (Math.min(c.log.committed, prevIndex) > pr.sentCommit) sendHeartbeat(c, pr);
+  }
 }
 
 function sendAppend(
@@ -179,8 +194,9 @@ function sendAppend(
 export function replicate(c: RaftCore): void {
   for (const pr of c.progress.values()) maybeSendEntries(c, pr);
   if (c.log.committed > c.commitBroadcast) {
-    // Tell followers that got nothing this time about the new commit index, so they apply promptly.
-    for (const pr of c.progress.values()) if (!c.sentThisReady.has(pr.id)) sendHeartbeat(c, pr);
+    // Tell followers that got nothing this time about the new commit index, so they apply promptly (deferred,
+    // as above: the proposals this commit's results set off usually carry it).
+    for (const pr of c.progress.values()) if (!c.sentThisReady.has(pr.id)) c.bumpWanted.add(pr.id);
     c.commitBroadcast = c.log.committed;
   }
 }

@@ -139,7 +139,10 @@ export class CoreNet {
       }
       n.results.push(...rd.results);
       if (rd.results.length > 0 || rd.events.length > 0) busy = true;
-      if (!busy) return;
+      if (busy) continue;
+      // Idle: as RaftNode's 0 ms timer would now, send the commit updates nothing else carried.
+      if (!n.core.wantsCommitBumps) return;
+      n.core.sendCommitBumps();
     }
     throw new Error(`node ${id} never settled`);
   }
