@@ -135,6 +135,12 @@ export interface Raft<R = unknown> {
   promote(id: NodeId, options?: { timeoutMs?: number }): Promise<void>;
   demote(id: NodeId, options?: { timeoutMs?: number }): Promise<void>;
   removeMember(id: NodeId, options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Hands leadership to `to` (or to the most up-to-date voter) once its log has caught up, refusing proposals
+   * meanwhile. The hand-off is retried every election timeout, towards another voter when no target was named,
+   * until `timeoutMs` (default: the propose timeout) has passed; then it rejects with ERR_TIMEOUT and this node
+   * keeps leading. Rejects with NotLeaderError on a follower, and ERR_MEMBERSHIP when there is no other voter.
+   */
   transferLeadership(to?: NodeId, options?: { timeoutMs?: number }): Promise<void>;
   status(): RaftStatus;
   counters(): RaftCounters;
