@@ -17,6 +17,10 @@
  *   acked-proposal      a resolved propose() names the index where its command was applied, on that node
  *   exactly-once        a command (each propose() call has a unique one) is applied at one index only
  *   membership          only voters campaign
+ *   membership-rule     a leader's own voter change differs from the configuration before it by one voter, and was
+ *                       appended only once that configuration had committed (membership-checker.ts)
+ *   membership-commit   a resolved membership call's configuration is in force in the answering node's committed
+ *                       log (membership-checker.ts)
  *   linearizability     a read() that resolved saw every entry committed before it began (checked in workload.ts)
  *   contract            the engine used the storage/transport/timer contracts as specified
  *   budget              the run exceeded its event, virtual-time or wall-clock bound (stuck or running away)
@@ -33,6 +37,7 @@ import {
 } from '../../src/raft/types.js';
 import { chainCommand, EMPTY_PREFIX } from './hash.js';
 import type { LogImage } from './log-image.js';
+import { MembershipChecker } from './membership-checker.js';
 
 export type ViolationKind =
   | 'election-safety'
@@ -46,6 +51,8 @@ export type ViolationKind =
   | 'acked-proposal'
   | 'exactly-once'
   | 'membership'
+  | 'membership-rule'
+  | 'membership-commit'
   | 'linearizability'
   | 'contract'
   | 'liveness'
@@ -94,6 +101,8 @@ export interface CheckerEnv {
    * is compacted.
    */
   quiet(node: NodeId): boolean;
+  /** The newest snapshot visible to a running node (for the membership checks on a compacted log). */
+  snapshot?(node: NodeId): { readonly index: number; readonly config: Configuration } | undefined;
 }
 
 export class Checker {
@@ -113,8 +122,12 @@ export class Checker {
   maxCommitted = 0;
   acked = 0;
   maxAckedIndex = 0;
+  /** membership-rule and membership-commit; fed by SimCluster (entries as they land, resolved calls). */
+  readonly membership: MembershipChecker;
 
-  constructor(private readonly env: CheckerEnv) {}
+  constructor(private readonly env: CheckerEnv) {
+    this.membership = new MembershipChecker(env, (kind, message) => this.fail(kind, message));
+  }
 
   get ok(): boolean {
     return this.violations.length === 0;
@@ -305,6 +318,7 @@ export class Checker {
     t.commit = Math.max(t.commit, st.commitIndex);
     t.applied = Math.max(t.applied, st.appliedIndex);
     t.config = st.config;
+    this.membership.observe(node, inc, st);
   }
 
   /** Runs `check` with the prefix hash at `index` in `node`'s log, now or once its store agrees with the engine. */

@@ -128,6 +128,11 @@ async function main(): Promise<number> {
     faults: 0,
     crashes: 0,
     torn: 0,
+    voterChanges: 0,
+    exemptChanges: 0,
+    unknownChanges: 0,
+    resolvedCalls: 0,
+    uncheckedCalls: 0,
   };
   const byKind: Record<string, number> = {};
   const failedSeeds: number[] = [];
@@ -156,6 +161,11 @@ async function main(): Promise<number> {
     totals.faults += r.faultsInjected;
     totals.crashes += r.crashes;
     totals.torn += r.tornWrites;
+    totals.voterChanges += r.membershipChecks.voterChanges;
+    totals.exemptChanges += r.membershipChecks.exemptChanges;
+    totals.unknownChanges += r.membershipChecks.unknownChanges;
+    totals.resolvedCalls += r.membershipChecks.resolvedCalls;
+    totals.uncheckedCalls += r.membershipChecks.uncheckedCalls;
     for (const v of r.violations) byKind[v.kind] = (byKind[v.kind] ?? 0) + 1;
     if (!r.ok) {
       totals.failed++;
@@ -187,6 +197,9 @@ async function main(): Promise<number> {
   console.log(`  proposals committed: ${totals.acked} of ${totals.issued} issued`);
   console.log(`  linearizable reads:  ${totals.readsOk} of ${totals.reads} served`);
   console.log(`  faults injected:     ${totals.faults} (${totals.crashes} crashes, ${totals.torn} torn writes)`);
+  console.log(
+    `  membership checked:  ${totals.voterChanges} voter changes (${totals.exemptChanges} exempt, ${totals.unknownChanges} not checkable), ${totals.resolvedCalls} resolved calls (${totals.uncheckedCalls} not checkable)`,
+  );
   const kinds = Object.entries(byKind).map(([k, n]) => `${k}: ${n}`);
   console.log(`  violations:          ${kinds.length === 0 ? 0 : kinds.join(', ')}`);
   console.log(`  wall time:           ${fmtMs(wall)}`);

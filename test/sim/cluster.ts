@@ -10,6 +10,7 @@ import { type Configuration, EntryType, type NodeId } from '../../src/raft/types
 import { Checker, type DurableView } from './checker.js';
 import { type CrashOptions, type CrashReport, type DiskTiming, type DiskViews, SimDisk } from './disk.js';
 import { SimLoop } from './loop.js';
+import { watchMembershipCalls } from './membership-calls.js';
 import { type NetworkConfig, SimNetwork, type SimTransport } from './network.js';
 import { Rng } from './rng.js';
 import { type SimResult, SimStateMachine } from './state-machine.js';
@@ -101,6 +102,11 @@ export class SimCluster {
         return h?.up === true ? h.views?.logStore.image : undefined;
       },
       quiet: (id) => (this.hosts.get(id)?.disk.pendingWrites() ?? 0) === 0,
+      snapshot: (id) => {
+        const h = this.hosts.get(id);
+        const meta = h?.up === true ? h.views?.snapshotStore.latest()?.meta : undefined;
+        return meta === undefined ? undefined : { index: meta.index, config: meta.config };
+      },
     });
     this.loop.onError = (error, label) => {
       this.checker.fail('crash', `event "${label}" threw: ${describeError(error)}`);
@@ -124,7 +130,10 @@ export class SimCluster {
       this.rng.fork(`disk/${id}`),
       {
         onContractViolation: (what) => this.checker.fail('contract', what),
-        onEntry: (view, e, hash) => this.checker.onEntry(id, view, e.index, e.term, hash),
+        onEntry: (view, e, hash) => {
+          this.checker.onEntry(id, view, e.index, e.term, hash);
+          if (view === 'volatile') this.checker.membership.onEntry(id, this.hosts.get(id)?.inc ?? 0, e);
+        },
         lookupPrefix: (i, t) => this.checker.lookupPrefix(i, t),
         onHardState: (prev, next) => this.checker.onHardState(id, prev, next),
       },
@@ -174,7 +183,7 @@ export class SimCluster {
     });
     this.onStateMachine?.(sm);
     const view = this.loop.viewFor(id, inc, (ms) => this.checker.fail('contract', `${id} set a timer of ${ms} ms`));
-    const raft = this.options.factory({
+    const engine = this.options.factory({
       ...this.options.engine,
       id,
       addr: host.addr,
@@ -187,6 +196,16 @@ export class SimCluster {
       scheduler: view,
       random: this.rng.fork(`engine/${id}/${inc}`),
       ...(bootstrap ? { bootstrap } : {}),
+    });
+    // Every membership call on this incarnation, whoever makes it (the nemesis, a scenario), is checked when it
+    // resolves: its configuration must be committed on this node by then (membership-commit).
+    const raft = watchMembershipCalls(engine, (change) => {
+      const lo = engine.status().commitIndex;
+      return () => {
+        if (host.inc === inc && host.up) {
+          this.checker.membership.onResolved(id, inc, change, lo, engine.status().commitIndex);
+        }
+      };
     });
     host.raft = raft;
     host.sm = sm;
@@ -266,6 +285,7 @@ export class SimCluster {
   }
 
   private down(host: SimHost, state: HostState): void {
+    this.checker.membership.onDown(host.id, host.inc);
     host.state = state;
     this.loop.setDown(host.id);
     this.net.close(host.id);

@@ -7,6 +7,7 @@ import type { NodeId } from '../../src/raft/types.js';
 import type { Violation } from './checker.js';
 import { describeError, type RaftFactory, SimCluster } from './cluster.js';
 import { SimBudgetError } from './loop.js';
+import type { MembershipStats } from './membership-checker.js';
 import { Nemesis } from './nemesis.js';
 import type { SimParams } from './params.js';
 import { Trace, type TraceMode } from './trace.js';
@@ -35,6 +36,8 @@ export interface RunResult {
   readonly faults: Readonly<Record<string, number>>;
   readonly faultsInjected: number;
   readonly operatorCalls: Readonly<Record<string, number>>;
+  /** How many membership checks ran (and could not be established). */
+  readonly membershipChecks: Readonly<MembershipStats>;
   readonly crashes: number;
   readonly tornWrites: number;
   readonly messages: { sent: number; dropped: number; duplicated: number };
@@ -107,6 +110,7 @@ export async function runSimulation(params: SimParams, options: RunOptions): Pro
     faults: nemesis.counts,
     faultsInjected: nemesis.faultsInjected,
     operatorCalls: nemesis.opResults,
+    membershipChecks: { ...checker.membership.stats },
     crashes: cluster.stats.crashes,
     tornWrites: cluster.stats.torn,
     messages: {

@@ -101,6 +101,36 @@ export class Scenario {
     return leader as NodeId;
   }
 
+  /** Waits until a leader has committed its whole log and every node of `ids` has applied it. */
+  async caughtUp(ids: readonly NodeId[] = this.ids, maxMs?: number): Promise<void> {
+    await this.waitFor(
+      'every node to apply the whole log',
+      () => {
+        const leader = this.cluster.leader()?.id;
+        const st = leader === undefined ? undefined : this.cluster.statusOf(leader);
+        if (st === undefined || st.commitIndex !== st.lastIndex) return false;
+        return ids.every((id) => this.cluster.statusOf(id)?.appliedIndex === st.commitIndex);
+      },
+      maxMs,
+    );
+  }
+
+  /**
+   * Makes `target` the leader (with a leadership transfer when it is not), commits one proposal on it and waits
+   * until the nodes of `ids` caught up.
+   */
+  async lead(target: NodeId, ids: readonly NodeId[] = this.ids): Promise<void> {
+    const current = await this.waitLeader();
+    if (current !== target) {
+      const r = await this.call(this.cluster.raft(current).transferLeadership(target));
+      if (!r.ok) throw new Error(`transfer from ${current} to ${target} failed: ${String(r.error)}`);
+      await this.waitLeader(5000, [target]);
+    }
+    const out = await this.propose(target);
+    if (!out.ok) throw new Error(`a proposal on ${target} failed: ${out.error ?? ''}`);
+    await this.caughtUp(ids);
+  }
+
   run(ms: number): Promise<boolean> {
     return this.cluster.run(ms, () => !this.checker.ok);
   }

@@ -27,30 +27,6 @@ function durableTerm(s: Scenario, id: NodeId, index: number): number | undefined
   return s.cluster.host(id).disk.durableLog.term(index);
 }
 
-async function caughtUp(s: Scenario, ids: readonly NodeId[] = s.ids): Promise<void> {
-  await s.waitFor('every node to apply the whole log', () => {
-    const leader = s.cluster.leader()?.id;
-    if (leader === undefined) return false;
-    const st = s.status(leader);
-    return (
-      st.commitIndex === st.lastIndex && ids.every((id) => s.cluster.statusOf(id)?.appliedIndex === st.commitIndex)
-    );
-  });
-}
-
-/** Makes `target` the leader with a transfer (when it is not already). */
-async function lead(s: Scenario, target: NodeId): Promise<void> {
-  const current = await s.waitLeader();
-  if (current !== target) {
-    const r = await s.call(s.cluster.raft(current).transferLeadership(target));
-    expect(r.ok).toBe(true);
-    await s.waitLeader(5000, [target]);
-  }
-  const out = await s.propose(target);
-  expect(out.ok).toBe(true);
-  await caughtUp(s);
-}
-
 /** Drops the entries of the sender's own term from its AppendEntries (a shorter, still valid message). */
 function withoutCurrentTermEntries(from: NodeId) {
   return (m: Message): Message | undefined => {
@@ -74,7 +50,7 @@ describe('Raft paper, Figure 8', () => {
     const s = new Scenario({ seed: 8, nodes: 5, factory: realFactory });
     const net = s.cluster.net;
     await s.boot();
-    await lead(s, 'n1');
+    await s.lead('n1');
     const t1 = s.status('n1').term;
 
     // (a)
@@ -133,7 +109,7 @@ describe('Raft paper, Figure 8', () => {
     s.cluster.start('n1');
     const out = await s.propose(s5);
     expect(out.ok).toBe(true);
-    await caughtUp(s);
+    await s.caughtUp();
     expect(s.checker.indexOf('X')).toBeUndefined();
     s.assertSafe();
   });
@@ -142,7 +118,7 @@ describe('Raft paper, Figure 8', () => {
     const s = new Scenario({ seed: 9, nodes: 5, factory: realFactory });
     const net = s.cluster.net;
     await s.boot();
-    await lead(s, 'n1');
+    await s.lead('n1');
     const t1 = s.status('n1').term;
     const healA = net.partition([
       ['n1', 'n2'],
@@ -188,7 +164,7 @@ describe('Raft paper, Figure 8', () => {
     const winner = await s.waitLeader(10_000);
     expect(winner).not.toBe(s5);
     s.cluster.start('n1');
-    await caughtUp(s);
+    await s.caughtUp();
     expect(s.checker.indexOf('X')).toBe(k);
     for (const id of s.ids) expect(storeTerm(s, id, k) ?? t1).toBe(t1);
     s.assertSafe();
@@ -199,7 +175,7 @@ describe('a partitioned old leader', () => {
   it('keeps taking proposals it can never commit; after the heal they fail and its entries are overwritten', async () => {
     const s = new Scenario({ seed: 11, nodes: 5, factory: realFactory });
     const old = await s.boot();
-    await caughtUp(s);
+    await s.caughtUp();
     const heal = s.cluster.net.isolate(old);
     const stale = Array.from({ length: 8 }, (_, i) => s.workload.propose(old, `stale-${i}`, 0, 3000));
     const others = s.ids.filter((id) => id !== old);
@@ -210,7 +186,7 @@ describe('a partitioned old leader', () => {
     await s.waitFor(`${old} to step down`, () => s.status(old).role !== 'leader', 2000);
     heal();
     const outcomes = await Promise.all(stale.map((p) => s.call(p)));
-    await caughtUp(s);
+    await s.caughtUp();
     for (const [i, o] of outcomes.entries()) {
       expect(o.ok && o.value.ok).toBe(false);
       expect(s.checker.indexOf(`stale-${i}`)).toBeUndefined();
@@ -223,7 +199,7 @@ describe('a removed server', () => {
   it('keeps calling elections but cannot disrupt the cluster (pre-vote and leader stickiness)', async () => {
     const s = new Scenario({ seed: 12, nodes: 5, factory: realFactory });
     const leader = await s.boot();
-    await caughtUp(s);
+    await s.caughtUp();
     const victim = s.ids.find((id) => id !== leader) as NodeId;
     const heal = s.cluster.net.isolate(victim);
     const removed = await s.call(s.cluster.raft(leader).removeMember(victim));
@@ -256,7 +232,7 @@ describe('an asymmetric partition (the Cloudflare 2020 pattern)', () => {
   it('keeps the leader stable when one follower loses only its link to the leader', async () => {
     const s = new Scenario({ seed: 13, nodes: 3, factory: realFactory });
     await s.boot();
-    await lead(s, 'n1');
+    await s.lead('n1');
     const term = s.status('n1').term;
     const heal = s.cluster.net.partition([['n1'], ['n3']]);
     for (let i = 0; i < 12; i++) {
@@ -267,7 +243,7 @@ describe('an asymmetric partition (the Cloudflare 2020 pattern)', () => {
     expect(s.status('n1').term).toBe(term);
     expect(s.status('n2').term).toBe(term);
     heal();
-    await caughtUp(s);
+    await s.caughtUp();
     s.assertSafe();
   });
 });
@@ -288,7 +264,7 @@ describe('lease reads and a paused leader', () => {
       engine: { leaseReads: true, checkQuorum: true },
     });
     await s.boot(['n5']);
-    await lead(s, 'n1');
+    await s.lead('n1');
     s.workload.read('n1');
     await s.run(50);
     const cut = s.cluster.net.partition([
@@ -325,7 +301,7 @@ describe('leadership transfer', () => {
     }
     s.workload.stop();
     await s.run(3000);
-    await caughtUp(s);
+    await s.caughtUp();
     expect(s.workload.stats.acked).toBeGreaterThan(50);
     expect(s.workload.pending.size).toBe(0);
     s.assertSafe();
@@ -353,7 +329,7 @@ describe('a whole-cluster crash', () => {
     }
     s.workload.stop();
     await s.run(3000);
-    await caughtUp(s);
+    await s.caughtUp();
     expect(s.workload.stats.acked).toBeGreaterThan(20);
     expect(torn).toBeGreaterThan(0);
     // Every node has applied (or restored a snapshot covering) every acknowledged index; the checkers saw each
