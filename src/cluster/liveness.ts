@@ -24,11 +24,18 @@
  * - when the leader's own process was stalled (its periodic evaluation ran late), silence measured across the stall
  *   says nothing about the followers: decisions wait until replication has had a moment to catch up.
  *
+ * When: the leader evaluates every period (a third of the interval, at most 250 ms) and, besides, at the moment
+ * the next member would reach its threshold (`msUntilDecision`), so a dead member is removed when its silence
+ * reaches the threshold, not up to a period later. The engine's contact ages count whole ticks and may overstate
+ * a silence by up to one tick; `contactSlackMs` (one tick) keeps the removal from coming before the threshold.
+ *
  * Why `firstContactMs`: a restarted process is reached only when the leader's transport dials it again (or it
  * dials the leader), and the transport's reconnect back-off, grown while the old process was down, can reach its
- * ceiling (2 s by default): longer than short health settings allow (300 ms × 3). The failure checks count from
- * when the leader could first check: a process never heard from is removed after firstContactMs + deadAfterMs;
- * one the leader has heard from, after deadAfterMs of silence as always.
+ * ceiling (2 s by default): longer than short health settings allow (300 ms × 3). The transport starts the
+ * back-off over when the process dials the leader or comes back at a new address, but a process restarted at the
+ * same address that never dials the leader (a non-voter does not campaign) still waits for the next retry. The
+ * failure checks count from when the leader could first check: a process never heard from is removed after
+ * firstContactMs + deadAfterMs; one the leader has heard from, after deadAfterMs of silence as always.
  */
 
 /** The value of `contacts` for a member that is not in the Raft configuration yet: it cannot answer the leader. */
@@ -45,6 +52,13 @@ export interface LivenessConfig {
   readonly unhealthyAfterMs: number;
   /** Silence after which a member is dead, ms. */
   readonly deadAfterMs: number;
+  /**
+   * How much the engine's contact ages may overstate the real silence, ms: its clock counts whole ticks, so an
+   * answer received just before a tick is reported up to one tick older than it is. A member is dead once its
+   * reported silence reaches deadAfterMs plus this, so that no member is removed before deadAfterMs of real
+   * silence. Default 0.
+   */
+  readonly contactSlackMs?: number;
   /**
    * How long the leader may need before it can reach a (re)started process at all, ms: a member never heard from
    * (since tracking started or restarted) is dead after firstContactMs + deadAfterMs. Default 0.
@@ -161,14 +175,34 @@ export class LivenessTracker {
     const t = this.#members.get(id);
     if (t === undefined) return undefined;
     const silenceMs = this.#now - t.contactAt;
-    const deadAfter = this.#cfg.deadAfterMs + (t.everHeard ? 0 : (this.#cfg.firstContactMs ?? 0));
     return {
       id,
       silenceMs,
       healthy: silenceMs <= this.#cfg.unhealthyAfterMs,
-      dead: !this.holding && silenceMs >= deadAfter,
+      dead: !this.holding && silenceMs >= this.#deadAfter(t),
       everHeard: t.everHeard,
     };
+  }
+
+  /**
+   * Ms from `now` until a decision may change with no news from anyone: the earliest moment a tracked member
+   * that is not dead yet would be (if it stays silent), or the end of a hold; undefined when there is none. The
+   * leader evaluates again then rather than at its next regular tick, so a dead member is removed as soon as its
+   * silence reaches the threshold instead of up to a period later.
+   */
+  msUntilDecision(now: number): number | undefined {
+    let at = this.holding ? this.#holdUntil : Number.POSITIVE_INFINITY;
+    for (const t of this.#members.values()) {
+      const deadAt = t.contactAt + this.#deadAfter(t);
+      // One dead already (its removal is held back, or under way) leaves nothing to wait for.
+      if (deadAt > this.#now) at = Math.min(at, deadAt);
+    }
+    return at === Number.POSITIVE_INFINITY ? undefined : Math.max(0, at - now);
+  }
+
+  #deadAfter(t: Tracked): number {
+    const c = this.#cfg;
+    return c.deadAfterMs + (c.contactSlackMs ?? 0) + (t.everHeard ? 0 : (c.firstContactMs ?? 0));
   }
 
   all(): MemberLiveness[] {

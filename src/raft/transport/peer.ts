@@ -83,7 +83,10 @@ export class Peer {
   dialing: Connection | null = null;
   /** Pending reconnect back-off. While set, no dial is started. */
   retry: TimerHandle | null = null;
-  /** Consecutive failures since the peer last sent us a valid message: drives the back-off. */
+  /**
+   * Consecutive failures since the peer last sent us a valid message or dialled us, or since its address
+   * changed: drives the back-off.
+   */
   attempt = 0;
   /** `send` returned false and `onDrain` has not fired yet. */
   congested = false;

@@ -17,7 +17,13 @@
  *   lost that connection (or restarted, which the new incarnation shows), so the new connection replaces it.
  * - A lost connection or failed dial is retried after an exponential back-off with equal jitter
  *   (base·2^(n-1), capped, times a random factor in [0.5, 1)), using the injected Scheduler and Random. The
- *   failure count resets when the peer sends a valid message.
+ *   failure count resets when the peer sends a valid message, and when it is evidently back: it dials us (its
+ *   Hello passed every check; the connection it opens is used at once, and our pending retry is cancelled).
+ *   A new address for the peer (passed to `send`: it restarted elsewhere, or its membership was updated) starts
+ *   over too: the failures at the old address say nothing about the new one, so a waiting retry or a dial still
+ *   in flight to the old address is dropped and the new address is dialled at once. Without this, a back-off
+ *   grown while a peer was down (up to reconnectMaxMs) delayed the first contact with its new process by as
+ *   much.
  * - Back-pressure: `send` returns false when the bytes waiting for a peer (socket buffer, or the queue while no
  *   connection is open) reach `highWaterMarkBytes`; `onDrain(peerId)` fires when they fall back. While a peer
  *   has no connection, at most `maxQueueFrames` frames and `maxQueueBytes` bytes wait; beyond that the OLDEST
@@ -217,7 +223,7 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
     }
     const frame = encodeFrame(msg);
     const peer = this.peerFor(msg.to, addr);
-    peer.addr = addr;
+    if (peer.addr !== addr) this.readdress(peer, addr);
     peer.sentTo = true;
     const conn = peer.conn;
     if (conn !== null) {
@@ -330,6 +336,39 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
     });
   }
 
+  /**
+   * The peer is known to be up again (its new process asked to join, say): forget the back-off and, if frames
+   * wait for it, dial now instead of when the retry timer fires (up to reconnectMaxMs later).
+   */
+  reconnect(peerId: string): void {
+    const peer = this.peers.get(peerId);
+    if (peer === undefined || this.closing !== null) return;
+    peer.attempt = 0;
+    if (peer.conn !== null || peer.dialing !== null || peer.retry === null) return;
+    peer.retry.cancel();
+    peer.retry = null;
+    this.dial(peer);
+  }
+
+  /**
+   * The peer has a new address: forget the back-off earned at the old one, and drop a dial still in flight
+   * there (on a real network a dial to a vanished host can hang until the handshake timeout). The caller dials
+   * the new address at once if frames are waiting. An open connection stays: it reaches the peer, wherever it
+   * was dialled.
+   */
+  private readdress(peer: Peer, addr: string): void {
+    peer.addr = addr;
+    peer.attempt = 0;
+    if (peer.conn !== null) return;
+    peer.retry?.cancel();
+    peer.retry = null;
+    const stale = peer.dialing;
+    if (stale !== null) {
+      peer.dialing = null; // so that its close is not counted as a failure at the new address
+      stale.destroy();
+    }
+  }
+
   private hello(expectedPeerId: string, auth: Uint8Array = NO_AUTH): Hello {
     return {
       minVersion: MIN_PROTOCOL_VERSION,
@@ -418,6 +457,8 @@ export class TcpTransport implements Transport, RaftConnectionHandler {
     const denied = this.auth?.acceptorVerify(conn, h) ?? null;
     if (denied !== null) return refuse(HelloStatus.AuthFailed, denied);
     const peer = this.peerFor(h.nodeId, h.addr);
+    // It dialled us, so it is up: whatever it failed before, our next dial to it needs no back-off.
+    peer.attempt = 0;
     if (h.nodeId > this.nodeId) {
       // Our own dial is the one to keep, unless the peer has restarted or lost the connection we hold.
       if (peer.dialing !== null) return refuse(HelloStatus.Duplicate, 'both sides dialled; keeping ours');

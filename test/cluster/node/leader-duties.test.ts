@@ -38,9 +38,24 @@ class World {
     },
   };
 
+  /** How long a command of each type takes to commit, ms of virtual time (default: at once). */
+  readonly commitMs = new Map<ClusterCommand['type'], number>();
+  /** When each command was applied: [type, virtual time]. */
+  readonly applied: [ClusterCommand['type'], number][] = [];
+
   propose = (cmd: ClusterCommand): Promise<ApplyOk> => {
-    const r = this.sm.apply(encodeCommand(cmd), ++this.index);
-    return r.ok ? Promise.resolve(r) : Promise.reject(refusalToError(r));
+    const apply = (): Promise<ApplyOk> => {
+      const r = this.sm.apply(encodeCommand(cmd), ++this.index);
+      this.applied.push([cmd.type, this.now]);
+      return r.ok ? Promise.resolve(r) : Promise.reject(refusalToError(r));
+    };
+    const delay = this.commitMs.get(cmd.type) ?? 0;
+    if (delay === 0) return apply();
+    return new Promise((resolve, reject) => {
+      this.scheduler.setTimeout(() => {
+        apply().then(resolve, reject);
+      }, delay);
+    });
   };
 
   status(): RaftStatus {
@@ -164,6 +179,20 @@ async function heartbeats(w: World, alive: readonly string[], ms: number): Promi
 
 const ids = (w: World): string[] => w.sm.state.nodes().map((n) => n.id);
 
+/** Advances 1 ms at a time, `alive` answering every ms, until `id` is no longer a member; returns when. */
+async function removalTime(w: World, alive: readonly string[], id: string, limitMs: number): Promise<number> {
+  const end = w.now + limitMs;
+  while (w.now < end) {
+    w.answering(alive);
+    await w.advance(1, 1);
+    if (!ids(w).includes(id)) return w.now;
+  }
+  throw new Error(`${id} still a member after ${limitMs} ms`);
+}
+
+/** The engine's tick for a 50 ms heartbeat: the slack added to interval × threshold (see liveness.ts). */
+const TICK_MS = 25;
+
 describe('LeaderDuties', () => {
   it('removes a silent member after interval × threshold, not before, and drops it from Raft', async () => {
     const w = new World();
@@ -186,6 +215,39 @@ describe('LeaderDuties', () => {
     // Once it is gone, the record is healthy again.
     await heartbeats(w, ['n2'], 300);
     expect(decodeHealthRecord(w.sm.state.getCustomData(HEALTH_KEY)?.value)?.unhealthy).toEqual([]);
+    d.stop();
+  });
+
+  it('removes a dead member as its silence reaches the threshold, not at the next regular evaluation', async () => {
+    const w = new World();
+    await w.cluster(3);
+    const d = w.duties();
+    d.start();
+    // The regular evaluation runs every 100 ms (interval / 3); n3's last answer, at 450, makes it dead at 1375.
+    await heartbeats(w, ['n2', 'n3'], 500);
+    const last = w.lastAnswer.get('n3')!;
+    const removedAt = await removalTime(w, ['n2'], 'n3', 1500);
+    const deadAfter = HEALTH.interval * HEALTH.failureThreshold + TICK_MS;
+    // Never before the threshold; a few ms after it at most (it used to wait for the next regular evaluation).
+    expect(removedAt - last).toBeGreaterThanOrEqual(deadAfter);
+    expect(removedAt - last).toBeLessThanOrEqual(deadAfter + 7);
+    expect(w.sm.state.departedNode('n3')?.lastSeenAt).toBe(1_700_000_000_000 + last);
+    d.stop();
+  });
+
+  it('removes a member that died while another duty was committing as soon as that commit is done', async () => {
+    const w = new World();
+    await w.cluster(3);
+    // The health record that says n3 is unhealthy takes 400 ms to commit: still in flight when n3 turns dead.
+    w.commitMs.set('setCustomData', 400);
+    const d = w.duties();
+    d.start();
+    await heartbeats(w, ['n2', 'n3'], 500);
+    const last = w.lastAnswer.get('n3')!;
+    const removedAt = await removalTime(w, ['n2'], 'n3', 2000);
+    const recordAt = w.applied.find(([type]) => type === 'setCustomData')![1];
+    expect(recordAt - last).toBeGreaterThan(HEALTH.interval * HEALTH.failureThreshold + TICK_MS);
+    expect(removedAt - recordAt).toBeLessThanOrEqual(2);
     d.stop();
   });
 

@@ -137,6 +137,56 @@ describe('LivenessTracker', () => {
     expect(tr.get('b')?.dead).toBe(true);
   });
 
+  it('adds the engine tick as slack, and says when the next member would turn dead', () => {
+    // (Updates far apart here: a long period, so that they do not count as stalls.)
+    const tr = new LivenessTracker({ ...config, periodMs: 10_000, contactSlackMs: 25, firstContactMs: 400 });
+    expect(tr.msUntilDecision(0)).toBeUndefined();
+    // b answered at 1000; c has never answered since tracking began at 900.
+    tr.update(
+      1000,
+      new Map([
+        ['b', 0],
+        ['c', -1],
+      ]),
+    );
+    tr.update(
+      1010,
+      new Map([
+        ['b', 10],
+        ['c', -1],
+      ]),
+    );
+    // b: dead at 1000 + 300 + 25; c: at 1000 + 300 + 400 + 25 (tracked from its first report, at 1000).
+    expect(tr.msUntilDecision(1010)).toBe(315);
+    tr.update(
+      1324,
+      new Map([
+        ['b', 324],
+        ['c', -1],
+      ]),
+    );
+    expect(tr.get('b')?.dead).toBe(false);
+    expect(tr.msUntilDecision(1324)).toBe(1);
+    tr.update(
+      1325,
+      new Map([
+        ['b', 325],
+        ['c', -1],
+      ]),
+    );
+    expect(tr.get('b')?.dead).toBe(true);
+    // A member dead already is not waited for: the next decision is c's.
+    expect(tr.msUntilDecision(1325)).toBe(1725 - 1325);
+  });
+
+  it('after a stall, says when the hold ends', () => {
+    const tr = new LivenessTracker(config);
+    tr.update(0, new Map([['b', 0]]));
+    tr.update(5000, new Map([['b', 0]]));
+    expect(tr.holding).toBe(true);
+    expect(tr.msUntilDecision(5000)).toBe(config.stallHoldMs);
+  });
+
   it('keeps the incarnation it knows while a member is reported without one (a Raft member outside the state)', () => {
     const tr = new LivenessTracker(config);
     run(tr, 0, 99, () => ({ b: 2 }), 33, { b: 'i.1' });
@@ -179,6 +229,33 @@ const reportArb: fc.Arbitrary<Report> = fc.oneof(
 );
 
 describe('LivenessTracker (properties)', () => {
+  test.prop([
+    fc.array(fc.record({ dt: fc.integer({ min: 1, max: 400 }), answered: fc.boolean() }), {
+      minLength: 1,
+      maxLength: 60,
+    }),
+    fc.integer({ min: 0, max: 30 }),
+  ])(
+    'a silent member is dead exactly when msUntilDecision said, never sooner than deadAfterMs + slack',
+    (steps, slack) => {
+      const cfg = { ...config, stallHoldMs: 200, periodMs: 10_000, contactSlackMs: slack };
+      const tr = new LivenessTracker(cfg);
+      let t = 1000;
+      let heard = t;
+      tr.update(t, new Map([['b', 0]]));
+      for (const step of steps) {
+        const due = tr.msUntilDecision(t);
+        t += step.dt;
+        if (step.answered) heard = t;
+        tr.update(t, new Map([['b', t - heard]]));
+        const live = tr.get('b')!;
+        expect(live.dead).toBe(t - heard >= cfg.deadAfterMs + slack);
+        // With nothing heard since the last look, it turns dead exactly when it was said to.
+        if (!step.answered && due !== undefined) expect(live.dead).toBe(step.dt >= due);
+      }
+    },
+  );
+
   const cfg = {
     unhealthyAfterMs: 150,
     deadAfterMs: 300,
