@@ -330,6 +330,7 @@ export class NodeCore {
       pendingJoins: this.pendingJoins,
       health: o.healthCheck,
       maxVoters: () => this.state.config?.maxVoters ?? o.maxVoters,
+      raftTickMs: r.tickMs ?? defaultTickMs(r.heartbeatMs),
       clock: o.clock,
       scheduler: o.scheduler,
       wallClock: o.wallClock,
@@ -364,6 +365,9 @@ export class NodeCore {
   #ensureRaftMember(id: string, addr: string): Promise<void> {
     if (id === this.o.nodeId) return Promise.resolve(); // the leader's own address cannot change while it leads
     if (this.membership === null) return Promise.reject(new ShuttingDownError());
+    // A node admitted now is up (it just asked to join): a reconnect back-off grown while it was down would
+    // otherwise keep the leader from reaching it for up to two seconds.
+    this.#transport?.reconnect(id);
     return this.membership.ensureMember(id, addr);
   }
 

@@ -56,11 +56,21 @@ export class RaftMembership {
     });
   }
 
-  remove(id: string): Promise<void> {
+  /**
+   * Removes `id` from the Raft configuration. `stillWanted` is asked again when the change is about to run: a
+   * removal queued behind other changes must not take out a node that rejoined in the meantime.
+   */
+  remove(id: string, stillWanted: () => boolean = () => true): Promise<void> {
     const member = this.#raft()
       ?.status()
       .config.members.find((m) => m.id === id);
-    const remove = (raft: Raft): Promise<void> => raft.removeMember(id, { timeoutMs: this.#timeoutMs });
+    const remove = async (raft: Raft): Promise<void> => {
+      if (!stillWanted()) {
+        this.#logger.info({ node: id }, 'not removing the raft member: it is back in the cluster');
+        return;
+      }
+      await raft.removeMember(id, { timeoutMs: this.#timeoutMs });
+    };
     // Removing a non-voter leaves the voters as they are: no need to queue behind other changes.
     return member !== undefined && !member.voter
       ? this.#retrying(`remove ${id}`, remove)
