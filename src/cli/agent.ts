@@ -171,7 +171,9 @@ export function runAgent(config: AgentConfig, deps: AgentDeps = {}): AgentHandle
       () => {
         timeout.cancel();
         if (phase !== 'leaving') return;
-        log?.info({ event: 'left' }, wasStarting ? 'stopped' : 'left the cluster');
+        // A node stopped before it had joined never was a member: it did not leave anything.
+        if (wasStarting) log?.info({ event: 'stopped' }, 'stopped before joining');
+        else log?.info({ event: 'left' }, 'left the cluster');
         finish(0);
       },
       (err: unknown) => {

@@ -278,6 +278,7 @@ describe('runAgent', () => {
     expect(await s.handle.done).toBe(0);
     expect(s.events()).not.toContain('start-failed');
     expect(s.events()).not.toContain('ready');
+    expect(s.events().slice(-2)).toEqual(['stopped', 'exit']); // not 'left': it never was a member
   });
 
   it('notices a node that died on its own and ends with 1', async () => {
