@@ -25,7 +25,7 @@ import type { Hook } from './hooks.js';
 import { HttpAdapter } from './http-adapter.js';
 import type { PostJson } from './join.js';
 import { type ClusterKitOptions, resolveOptions } from './options.js';
-import { MAX_CUSTOM_KEY_LENGTH, MAX_CUSTOM_VALUE_BYTES, type NodeRecord } from './state/index.js';
+import { ANY_REVISION, MAX_CUSTOM_KEY_LENGTH, MAX_CUSTOM_VALUE_BYTES, type NodeRecord } from './state/index.js';
 import type {
   ClusterInfo,
   ClusterKitEventName,
@@ -445,7 +445,8 @@ export class ClusterKit {
   }
 
   /**
-   * Compare-and-set: writes (or deletes, with null) only if the key's revision is `expectedRevision` (0: absent).
+   * Compare-and-set: writes (or deletes, with null) only if the key's revision is `expectedRevision` (0: absent;
+   * -1: present, whatever its revision).
    * Resolves with the new revision (0 after a delete); rejects with ERR_CONFLICT otherwise.
    */
   async compareAndSetCustomData(
@@ -454,9 +455,9 @@ export class ClusterKit {
     value: Uint8Array | string | null,
   ): Promise<number> {
     checkKey(key);
-    if (!Number.isSafeInteger(expectedRevision) || expectedRevision < 0) {
+    if (!Number.isSafeInteger(expectedRevision) || expectedRevision < ANY_REVISION) {
       throw new InvalidArgumentError(
-        `expectedRevision must be a non-negative integer, got ${describe(expectedRevision)}`,
+        `expectedRevision must be an integer >= -1 (-1: the key must exist), got ${describe(expectedRevision)}`,
       );
     }
     const core = this.#core;

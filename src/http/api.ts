@@ -209,8 +209,8 @@ export interface SetCustomDataRequest {
   readonly key: string;
   readonly value: Uint8Array;
   /**
-   * Compare-and-set: apply only if the key's current revision is this (0 = the key must be absent). Reject with
-   * ERR_CONFLICT otherwise (the HTTP layer answers 412).
+   * Compare-and-set: apply only if the key's current revision is this (0 = the key must be absent, -1 = it must
+   * exist). Reject with ERR_CONFLICT otherwise (the HTTP layer answers 412).
    */
   readonly expectedRevision?: number | undefined;
 }

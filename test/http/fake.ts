@@ -317,7 +317,7 @@ export class FakeNode implements NodeApi {
   setCustomData(request: SetCustomDataRequest, options: CallOptions): Promise<SetCustomDataOutcome> {
     return this.run('setCustomData', options, () => {
       const current = this.custom.get(request.key);
-      if (request.expectedRevision !== undefined && (current?.revision ?? 0) !== request.expectedRevision) {
+      if (!revisionHolds(request.expectedRevision, current?.revision ?? 0)) {
         throw new ClusterKitError('ERR_CONFLICT', 'revision mismatch');
       }
       this.revision++;
@@ -333,7 +333,7 @@ export class FakeNode implements NodeApi {
   deleteCustomData(request: DeleteCustomDataRequest, options: CallOptions): Promise<DeleteCustomDataOutcome> {
     return this.run('deleteCustomData', options, () => {
       const current = this.custom.get(request.key);
-      if (request.expectedRevision !== undefined && (current?.revision ?? 0) !== request.expectedRevision) {
+      if (!revisionHolds(request.expectedRevision, current?.revision ?? 0)) {
         throw new ClusterKitError('ERR_CONFLICT', 'revision mismatch');
       }
       if (current !== undefined) {
@@ -343,4 +343,10 @@ export class FakeNode implements NodeApi {
       return { existed: current !== undefined };
     });
   }
+}
+
+/** The state machine's compare-and-set rule: undefined = unconditional, -1 = present, else that revision (0 = absent). */
+function revisionHolds(expected: number | undefined, current: number): boolean {
+  if (expected === undefined) return true;
+  return expected === -1 ? current > 0 : current === expected;
 }

@@ -55,6 +55,9 @@ interface TriggeredCommand extends CommandBase {
 }
 
 /** The settings a bootstrap fixes; `placement` defaults to 'balanced'. */
+
+/** casCustomData's expectedRevision meaning "the key exists" (HTTP `If-Match: *`), decided when the command applies. */
+export const ANY_REVISION = -1;
 export interface ClusterConfigInput {
   readonly clusterName: string;
   readonly partitionCount: number;
@@ -138,7 +141,7 @@ export interface DeleteCustomDataCommand extends CommandBase {
 
 /**
  * Compare-and-set on the key's revision: applies only when the key's current revision is `expectedRevision`
- * (0 = the key must be absent). `value: null` deletes.
+ * (0 = the key must be absent; ANY_REVISION = it must exist, whatever its revision). `value: null` deletes.
  */
 export interface CasCustomDataCommand extends CommandBase {
   readonly type: 'casCustomData';
@@ -333,7 +336,12 @@ export function parseCommand(value: unknown): ClusterCommand {
         type: 'casCustomData',
         at,
         key: expectKey(o['key'], 'key'),
-        expectedRevision: expectInteger(o['expectedRevision'], 'expectedRevision', 0, Number.MAX_SAFE_INTEGER),
+        expectedRevision: expectInteger(
+          o['expectedRevision'],
+          'expectedRevision',
+          ANY_REVISION,
+          Number.MAX_SAFE_INTEGER,
+        ),
         value: o['value'] === null ? null : expectBase64(o['value'], 'value', MAX_CUSTOM_VALUE_BYTES),
       };
   }

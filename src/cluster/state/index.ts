@@ -11,6 +11,7 @@
  *   machine.state.table?.primaryOf('user:1');
  */
 export {
+  ANY_REVISION,
   type BootstrapCommand,
   type CasCustomDataCommand,
   type ClusterCommand,

@@ -32,6 +32,7 @@ import type {
   RebalanceCommand,
   SetCustomDataCommand,
 } from './commands.js';
+import { ANY_REVISION } from './commands.js';
 import {
   type ChangeReason,
   type ClusterEvent,
@@ -456,10 +457,13 @@ function planDelete(state: ClusterState, cmd: DeleteCustomDataCommand, index: nu
 function planCas(state: ClusterState, cmd: CasCustomDataCommand, index: number): Plan {
   requireBootstrapped(state);
   const current = state.customDataRevision(cmd.key);
-  if (current !== cmd.expectedRevision) {
+  const holds = cmd.expectedRevision === ANY_REVISION ? current > 0 : current === cmd.expectedRevision;
+  if (!holds) {
     throw new Refusal(
       'ERR_CONFLICT',
-      `key ${JSON.stringify(cmd.key)} is at revision ${current}, not ${cmd.expectedRevision}`,
+      cmd.expectedRevision === ANY_REVISION
+        ? `key ${JSON.stringify(cmd.key)} does not exist`
+        : `key ${JSON.stringify(cmd.key)} is at revision ${current}, not ${cmd.expectedRevision}`,
       current,
     );
   }

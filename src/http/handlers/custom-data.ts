@@ -93,7 +93,8 @@ function itemJson(item: CustomDataItem): Record<string, unknown> {
 
 /**
  * The compare-and-set revision a PUT/DELETE asks for, from If-Match / If-None-Match; undefined when unconditional.
- * A precondition that cannot hold (a tag we never issue, `If-Match: *` on an absent key) fails here with 412.
+ * A tag we never issue fails here with 412; `If-Match: *` becomes -1 ("the key exists"), which the replicated
+ * state decides when the write commits (a follower's possibly stale copy is never consulted).
  */
 function precondition(ctx: RequestContext, key: string): number | undefined {
   const ifMatch = header(ctx.req, 'if-match');
@@ -107,11 +108,7 @@ function precondition(ctx: RequestContext, key: string): number | undefined {
   }
   if (ifMatch === undefined) return undefined;
   const tag = ifMatch.trim();
-  if (tag === '*') {
-    const current = ctx.api.getCustomData(key);
-    if (current === undefined) throw preconditionFailed(key);
-    return current.revision;
-  }
+  if (tag === '*') return -1;
   const m = /^"r([1-9][0-9]{0,15})(?:-json)?"$/.exec(tag);
   const revision = m === null ? Number.NaN : Number(m[1]);
   if (!Number.isSafeInteger(revision)) throw preconditionFailed(key);

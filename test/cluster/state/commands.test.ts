@@ -156,7 +156,12 @@ describe('command codec', () => {
     for (const bad of ['aGk', 'aGl=', 'a-_=', 'aG k=', 'aGk==', 5, null]) decodeFails(set(bad));
     decodeFails({ v: 1, type: 'setCustomData', at: 1, key: '', value: '' });
     decodeFails({ v: 1, type: 'setCustomData', at: 1, key: 'k'.repeat(257), value: '' });
-    decodeFails({ v: 1, type: 'casCustomData', at: 1, key: 'k', expectedRevision: -1, value: null });
+    decodeFails({ v: 1, type: 'casCustomData', at: 1, key: 'k', expectedRevision: -2, value: null });
+    expect(
+      decodeOk(wire({ v: 1, type: 'casCustomData', at: 1, key: 'k', expectedRevision: -1, value: null })),
+    ).toMatchObject({
+      expectedRevision: -1, // "the key exists" (If-Match: *)
+    });
     decodeFails({ v: 1, type: 'nodeUpdate', at: 1, nodeId: 'n', changes: {} });
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ANY_REVISION,
   type ApplyResult,
   ClusterStateMachine,
   encodeCommand,
@@ -368,6 +369,22 @@ describe('custom data', () => {
     expect(del).toMatchObject({ keyRevision: 0, existed: true, changed: true });
     expectNoOp(h, () => h.run({ type: 'casCustomData', key: 'k', expectedRevision: 0, value: null }));
     expect(refusalToError(again)).toMatchObject({ code: 'ERR_CONFLICT', retriable: false });
+  });
+
+  it('compare-and-set with ANY_REVISION (If-Match: *) needs the key to exist, whatever its revision', () => {
+    const h = cluster(1);
+    const absent = expectRefusedUnchanged(
+      h,
+      () => h.run({ type: 'casCustomData', key: 'k', expectedRevision: ANY_REVISION, value: bytes('x') }),
+      'ERR_CONFLICT',
+    );
+    expect(absent.currentRevision).toBe(0);
+    ok(h.run({ type: 'setCustomData', key: 'k', value: bytes('1') }));
+    ok(h.run({ type: 'setCustomData', key: 'k', value: bytes('2') })); // any revision will do, not only the first
+    const write = ok(h.run({ type: 'casCustomData', key: 'k', expectedRevision: ANY_REVISION, value: bytes('3') }));
+    expect(write).toMatchObject({ existed: true });
+    const del = ok(h.run({ type: 'casCustomData', key: 'k', expectedRevision: ANY_REVISION, value: null }));
+    expect(del).toMatchObject({ keyRevision: 0, existed: true, changed: true });
   });
 
   it('refuses writes beyond the total size limit', () => {
