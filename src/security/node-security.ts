@@ -119,7 +119,7 @@ export class NodeSecurity {
     isMember: (nodeId: string) => boolean,
   ): Pick<
     HttpServerOptions,
-    'authorize' | 'inspectBody' | 'scheme' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'maxJsonBytes'
+    'authorize' | 'inspectBody' | 'scheme' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'bodyTimeoutMs' | 'maxJsonBytes'
   > {
     const c = this.#ctx;
     const l = this.options.limits;
@@ -136,6 +136,7 @@ export class NodeSecurity {
       scheme: this.scheme,
       headersTimeoutMs: l.headersTimeoutMs,
       requestTimeoutMs: l.requestTimeoutMs,
+      bodyTimeoutMs: l.bodyTimeoutMs,
       maxJsonBytes: l.maxJsonBytes,
     };
   }

@@ -52,6 +52,8 @@ export interface LimitsOptions {
   readonly headersTimeoutMs?: number;
   /** A whole HTTP request within this long, ms. Default 30000. */
   readonly requestTimeoutMs?: number;
+  /** A request body must arrive within this long once its headers have (408 and close otherwise), ms. Default 10000. */
+  readonly bodyTimeoutMs?: number;
   /** Largest JSON request body, bytes. Default 64 KiB. */
   readonly maxJsonBytes?: number;
   /** Largest Raft frame, bytes. Default 64 MiB. */
@@ -97,6 +99,7 @@ export interface ResolvedLimits {
   readonly handshakeTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
   readonly maxJsonBytes: number;
   readonly maxFrameBytes: number;
   readonly joinRate: RateOptions | false;
@@ -120,6 +123,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   handshakeTimeoutMs: 5000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
+  bodyTimeoutMs: 10_000,
   maxJsonBytes: 64 * 1024,
   maxFrameBytes: 64 * 1024 * 1024,
   joinRate: Object.freeze({ perSecond: 20, burst: 100 }),
@@ -226,6 +230,7 @@ function resolveLimits(value: unknown): ResolvedLimits {
     handshakeTimeoutMs: ms('handshakeTimeoutMs', d.handshakeTimeoutMs),
     headersTimeoutMs: ms('headersTimeoutMs', d.headersTimeoutMs),
     requestTimeoutMs: ms('requestTimeoutMs', d.requestTimeoutMs),
+    bodyTimeoutMs: ms('bodyTimeoutMs', d.bodyTimeoutMs),
     maxJsonBytes: count('limits.maxJsonBytes', l['maxJsonBytes'], d.maxJsonBytes, 64 * 1024 * 1024),
     maxFrameBytes: count('limits.maxFrameBytes', l['maxFrameBytes'], d.maxFrameBytes, 1024 * 1024 * 1024),
     joinRate: rate('limits.joinRate', l['joinRate'], d.joinRate),

@@ -354,6 +354,14 @@ describe('warnings at start', () => {
     wallClock: () => 0,
   });
 
+  it('hand the HTTP server its timeouts and limits, including the body timeout', () => {
+    const limits = { headersTimeoutMs: 1234, requestTimeoutMs: 5678, bodyTimeoutMs: 250, maxJsonBytes: 999 };
+    const http = new NodeSecurity(resolveSecurity({ limits }), ctx('127.0.0.1')).httpOptions(() => false);
+    expect(http).toMatchObject(limits);
+    expect(new NodeSecurity(resolveSecurity({}), ctx('127.0.0.1')).httpOptions(() => false).bodyTimeoutMs).toBe(10_000);
+    expect(() => resolveSecurity({ limits: { bodyTimeoutMs: 0 } })).toThrow(/bodyTimeoutMs/);
+  });
+
   it('are loud on a non-loopback address without a secret, quiet on loopback or when secured with TLS', () => {
     const open = new NodeSecurity(resolveSecurity({}), ctx(undefined)).warnings('0.0.0.0:8080');
     expect(open).toHaveLength(2);
