@@ -32,10 +32,11 @@
  * Why `firstContactMs`: a restarted process is reached only when the leader's transport dials it again (or it
  * dials the leader), and the transport's reconnect back-off, grown while the old process was down, can reach its
  * ceiling (2 s by default): longer than short health settings allow (300 ms × 3). The transport starts the
- * back-off over when the process dials the leader or comes back at a new address, but a process restarted at the
- * same address that never dials the leader (a non-voter does not campaign) still waits for the next retry. The
- * failure checks count from when the leader could first check: a process never heard from is removed after
- * firstContactMs + deadAfterMs; one the leader has heard from, after deadAfterMs of silence as always.
+ * back-off over when the process dials the leader, comes back at a new address, or has its join admitted
+ * (TcpTransport.reconnect), so a restarted process is normally reached at once; firstContactMs still allows for
+ * the ceiling, for a process that is back before anything told the transport so. The failure checks count from
+ * when the leader could first check: a process never heard from is removed after firstContactMs + deadAfterMs;
+ * one the leader has heard from, after deadAfterMs of silence as always.
  */
 
 /** The value of `contacts` for a member that is not in the Raft configuration yet: it cannot answer the leader. */
