@@ -277,6 +277,8 @@ describe('LivenessTracker (properties)', () => {
       for (const r of reports) {
         t += r.dt;
         let reported: number;
+        // The tracker's first sight of a member cannot be told from a restart: it is taken as a first contact.
+        const firstSight = since === undefined;
         if (r.kind === 'restart') incarnation++;
         if (since === undefined || r.kind === 'restart' || r.kind === 'notInRaft') {
           since = t;
@@ -284,8 +286,9 @@ describe('LivenessTracker (properties)', () => {
         }
         if (r.kind === 'contact' || r.kind === 'restart') {
           reported = r.lastContactMs;
-          // Whatever the engine reports on the restart itself describes the old process.
-          if (r.kind === 'contact' && t - r.lastContactMs >= since) heard = Math.max(heard ?? 0, t - r.lastContactMs);
+          // Whatever the engine reports on the restart itself describes the old process (unless there was none).
+          const counts = r.kind === 'contact' || firstSight;
+          if (counts && t - r.lastContactMs >= since) heard = Math.max(heard ?? 0, t - r.lastContactMs);
         } else reported = r.kind === 'never' ? -1 : NOT_IN_RAFT;
         tr.update(t, new Map([['b', reported]]), new Map([['b', `i.${incarnation}`]]));
         const live = tr.get('b')!;
