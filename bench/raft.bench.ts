@@ -30,7 +30,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { fsyncLatency, timerLateness } from './raft/calibrate.js';
+import { concurrentFsyncLatency, fsyncLatency, timerLateness } from './raft/calibrate.js';
 import { type ClusterOptions, killLeaderAndMeasure, ProcessCluster } from './raft/cluster.js';
 import { type NodeStatusReport, type NodeTimings, wallNow } from './raft/protocol.js';
 import { percentile } from './raft/stats.js';
@@ -277,10 +277,12 @@ async function failover(size: number): Promise<void> {
 
 async function machineState(when: string): Promise<void> {
   const fsync = fsyncLatency();
+  const three = await concurrentFsyncLatency(3);
   const timer = await timerLateness();
   line(
     `machine ${when}: load average ${load()}; raw write+fdatasync p50 ${f3(fsync.p50Ms)} ms p99 ` +
-      `${f3(fsync.p99Ms)} ms; 1 ms timer late by p50 ${f3(timer.p50Ms)} ms p99 ${f3(timer.p99Ms)} ms`,
+      `${f3(fsync.p99Ms)} ms, three at once (one shared disk) p50 ${f3(three.p50Ms)} ms p99 ${f3(three.p99Ms)} ms; ` +
+      `1 ms timer late by p50 ${f3(timer.p50Ms)} ms p99 ${f3(timer.p99Ms)} ms`,
   );
 }
 
