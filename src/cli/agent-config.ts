@@ -63,7 +63,8 @@ export interface AgentConfig {
   readonly shutdownTimeoutMs: number;
   /** TLS on the node's port (HTTP and Raft); see docs/SECURITY.md. */
   readonly tls: AgentTls | undefined;
-  readonly clusterSecret: string | undefined;
+  /** CLUSTER_SECRET, then the CLUSTER_SECRET_ACCEPTED ones (a rotation): a list when there are several. */
+  readonly clusterSecret: string | readonly string[] | undefined;
   readonly adminToken: readonly string[] | undefined;
   readonly readToken: readonly string[] | undefined;
 }
@@ -205,6 +206,10 @@ export const AGENT_SETTINGS: readonly AgentSetting[] = [
 /** Secrets: environment variables only (see the module comment). */
 export const AGENT_SECRETS: readonly { readonly env: string; readonly help: string }[] = [
   { env: 'CLUSTER_SECRET', help: 'shared secret every node proves membership with (see docs/SECURITY.md)' },
+  {
+    env: 'CLUSTER_SECRET_ACCEPTED',
+    help: 'other secret(s) also accepted, comma-separated, while rotating CLUSTER_SECRET (docs/SECURITY.md)',
+  },
   { env: 'ADMIN_TOKEN', help: 'bearer token(s) for admin endpoints, comma-separated (rotation: old,new)' },
   { env: 'READ_TOKEN', help: 'bearer token(s) for read endpoints, comma-separated; unset: reads are open' },
 ];
@@ -329,6 +334,19 @@ function weight(raw: Raw | undefined): number | undefined {
   return n;
 }
 
+/** CLUSTER_SECRET alone, or followed by the secrets a rotation still (or already) accepts. */
+function clusterSecrets(primary: string | undefined, accepted: string | undefined): string | string[] | undefined {
+  const extra = (accepted ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (primary === undefined || primary === '') {
+    if (extra.length > 0) throw new InvalidArgumentError('CLUSTER_SECRET_ACCEPTED needs CLUSTER_SECRET as well');
+    return undefined;
+  }
+  return extra.length === 0 ? primary : [primary, ...extra];
+}
+
 function tokens(name: string, raw: string | undefined): string[] | undefined {
   if (raw === undefined || raw === '') return undefined;
   const list = raw
@@ -430,7 +448,7 @@ export function resolveAgentConfig(flags: Flags, env: Env): AgentConfig {
     logLevel: choice(get('log-level'), LOG_LEVELS) ?? 'info',
     shutdownTimeoutMs: duration(get('shutdown-timeout')) ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
     tls: tlsSettings(get),
-    clusterSecret: secret === undefined || secret === '' ? undefined : secret,
+    clusterSecret: clusterSecrets(secret, env['CLUSTER_SECRET_ACCEPTED']),
     adminToken: tokens('ADMIN_TOKEN', env['ADMIN_TOKEN']),
     readToken: tokens('READ_TOKEN', env['READ_TOKEN']),
   };

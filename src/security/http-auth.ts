@@ -50,6 +50,11 @@ function nodeKey(secret: ClusterSecret, nodeId: string): Buffer {
   return mac(secret.key('http-node'), nodeId);
 }
 
+/** The node's keys under every accepted secret (a rotation in progress): a signature by any of them is good. */
+function nodeKeys(secret: ClusterSecret, nodeId: string): Buffer[] {
+  return secret.keys('http-node').map((k) => mac(k, nodeId));
+}
+
 function signature(
   key: Buffer,
   method: string,
@@ -239,8 +244,11 @@ export class HttpAuth {
           `${this.#window / 1000} s`,
       );
     }
-    const expected = signature(nodeKey(secret, nodeId), req.method ?? '', req.url ?? '', nodeId, date, nonce, digest);
-    if (!safeEqual(expected, Buffer.from(sig, 'hex'))) {
+    const given = Buffer.from(sig, 'hex');
+    const signed = nodeKeys(secret, nodeId).some((k) =>
+      safeEqual(signature(k, req.method ?? '', req.url ?? '', nodeId, date, nonce, digest), given),
+    );
+    if (!signed) {
       throw unauthenticated('bad request signature (is the cluster secret the same on every node?)');
     }
     this.#rememberNonce(`${nodeId} ${nonce}`, now);

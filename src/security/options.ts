@@ -72,8 +72,11 @@ export interface SecurityOptions {
    * Shared secret (16 to 4096 bytes; use 32 random bytes, e.g. `openssl rand -base64 32`) that every node of the
    * cluster is given. With it, a node must prove it knows the secret (never sending it) to join, to send Raft
    * traffic and to call node-to-node endpoints. Never logged or shown.
+   *
+   * A list rotates the secret without downtime: a node proves itself with the first and accepts any of them. Roll
+   * every node to `[old, new]`, then to `[new, old]`, then to `new` (docs/SECURITY.md).
    */
-  readonly clusterSecret?: string;
+  readonly clusterSecret?: string | readonly string[];
   /** TLS for the HTTP API and Raft on the node's port. Without it, everything travels in clear. */
   readonly tls?: TlsOptions;
   /** Bearer token(s) for admin endpoints (several allow rotation). Without any, see docs/SECURITY.md. */
@@ -152,6 +155,16 @@ function secretString(name: string, value: unknown): string {
   }
   if (value.trim() !== value) bad(`${name} must not start or end with whitespace (its value is not shown)`);
   return value;
+}
+
+function clusterSecret(value: unknown): ClusterSecret {
+  if (typeof value === 'string') return ClusterSecret.fromString(secretString('clusterSecret', value));
+  if (!Array.isArray(value) || value.length === 0 || value.length > 8) {
+    bad('clusterSecret must be a string or a list of 1 to 8 strings (the first proves, all are accepted)');
+  }
+  const list = (value as unknown[]).map((s, i) => secretString(`clusterSecret[${i}]`, s));
+  if (new Set(list).size !== list.length) bad('clusterSecret lists a secret twice (its value is not shown)');
+  return ClusterSecret.fromStrings(list[0]!, ...list.slice(1));
 }
 
 function tokens(name: string, value: unknown): TokenSet {
@@ -242,7 +255,7 @@ function resolveLimits(value: unknown): ResolvedLimits {
 export function resolveSecurity(options: SecurityOptions): ResolvedSecurity {
   const secret = options.clusterSecret;
   return Object.freeze({
-    secret: secret === undefined ? undefined : ClusterSecret.fromString(secretString('clusterSecret', secret)),
+    secret: secret === undefined ? undefined : clusterSecret(secret),
     tls: resolveTls(options.tls),
     adminTokens: tokens('adminToken', options.adminToken),
     readTokens: tokens('readToken', options.readToken),

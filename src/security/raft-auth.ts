@@ -74,39 +74,42 @@ function channelBinding(socket: unknown): Buffer {
 }
 
 export class RaftAuth implements RaftAuthenticator {
-  readonly #key: Buffer | undefined;
+  /** The key to prove with, then the others accepted during a secret rotation. */
+  readonly #keys: readonly Buffer[];
   readonly #cluster: string;
   readonly #certAuth: boolean;
   readonly #states = new WeakMap<AuthConnection, State>();
 
   constructor(options: RaftAuthOptions) {
-    this.#key = options.secret?.key('raft-handshake');
+    this.#keys = options.secret?.keys('raft-handshake') ?? [];
     this.#cluster = options.clusterName;
     this.#certAuth = options.certAuth ?? false;
   }
 
   get hasSecret(): boolean {
-    return this.#key !== undefined;
+    return this.#keys.length > 0;
   }
 
   dialerStart(conn: AuthConnection): Buffer | null {
-    if (this.#key === undefined) return null;
+    if (!this.hasSecret) return null;
     const nd = randomBytes(NONCE_BYTES);
     this.#states.set(conn, { nd, na: undefined });
     return frame(AUTH_INIT_TYPE, Buffer.concat([Buffer.from([SCHEME]), nd]));
   }
 
   dialerProof(conn: AuthConnection, payload: Uint8Array, nodeId: string): Uint8Array {
-    const key = this.#key;
     const st = this.#states.get(conn);
-    if (key === undefined || st === undefined || st.na !== undefined) {
+    if (!this.hasSecret || st === undefined || st.na !== undefined) {
       throw new ClusterKitError('ERR_PROTOCOL', 'unexpected authentication challenge');
     }
     const b = body(payload, AUTH_CHALLENGE_TYPE, NONCE_BYTES + MAC_BYTES, 'AuthChallenge');
     const na = Buffer.from(b.subarray(0, NONCE_BYTES));
     const binding = channelBinding(conn.socket);
-    const expected = mac(key, 'acceptor', this.#cluster, st.nd, na, binding);
-    if (!safeEqual(expected, b.subarray(NONCE_BYTES))) {
+    // The acceptor proved itself with one of our secrets; we answer with the same one, which it surely accepts.
+    const key = this.#keys.find((k) =>
+      safeEqual(mac(k, 'acceptor', this.#cluster, st.nd, na, binding), b.subarray(NONCE_BYTES)),
+    );
+    if (key === undefined) {
       throw new ClusterKitError(
         'ERR_PROTOCOL',
         'the peer could not prove it knows the cluster secret (a different secret, or not a member)',
@@ -117,13 +120,13 @@ export class RaftAuth implements RaftAuthenticator {
   }
 
   checkAccepted(conn: AuthConnection): void {
-    if (this.#key !== undefined && this.#states.get(conn)?.na === undefined) {
+    if (this.hasSecret && this.#states.get(conn)?.na === undefined) {
       throw new ClusterKitError('ERR_PROTOCOL', 'the peer accepted us without proving it knows the cluster secret');
     }
   }
 
   acceptorChallenge(conn: AuthConnection, payload: Uint8Array): Buffer {
-    const key = this.#key;
+    const key = this.#keys[0];
     if (key === undefined || this.#states.has(conn)) {
       throw new ClusterKitError('ERR_PROTOCOL', 'unexpected AuthInit');
     }
@@ -141,12 +144,14 @@ export class RaftAuth implements RaftAuthenticator {
     if (names.length > 0 && !names.includes(hello.nodeId)) {
       return `the client certificate does not name node "${hello.nodeId}"`;
     }
-    const key = this.#key;
-    if (key !== undefined) {
+    if (this.hasSecret) {
       const st = this.#states.get(conn);
       if (st?.na === undefined) return 'this cluster requires proof of the cluster secret; none was offered';
-      const expected = mac(key, 'dialer', this.#cluster, st.nd, st.na, channelBinding(conn.socket), hello.nodeId);
-      return safeEqual(expected, hello.auth) ? null : 'authentication failed';
+      const binding = channelBinding(conn.socket);
+      const proven = this.#keys.some((k) =>
+        safeEqual(mac(k, 'dialer', this.#cluster, st.nd, st.na!, binding, hello.nodeId), hello.auth),
+      );
+      return proven ? null : 'authentication failed';
     }
     if (this.#certAuth && names.length === 0) return 'a client certificate signed by the cluster CA is required';
     return null;

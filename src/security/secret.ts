@@ -39,24 +39,38 @@ export function sha256(data: Uint8Array | string): Buffer {
   return createHash('sha256').update(data).digest();
 }
 
+/**
+ * The cluster secret, and during a rotation the other secrets still (or already) accepted: proofs and signatures
+ * use the first; checks accept any of them.
+ */
 export class ClusterSecret {
-  readonly #master: Buffer;
-  readonly #derived = new Map<string, Buffer>();
+  readonly #masters: readonly Buffer[];
+  readonly #derived = new Map<string, readonly Buffer[]>();
 
-  private constructor(master: Buffer) {
-    this.#master = master;
+  private constructor(masters: readonly Buffer[]) {
+    this.#masters = masters;
   }
 
-  /** Wraps a secret string. The caller has validated its length (see security/options.ts). */
+  /** Wraps secret strings, the one to prove with first. The caller has validated them (see security/options.ts). */
+  static fromStrings(primary: string, ...accepted: readonly string[]): ClusterSecret {
+    return new ClusterSecret([primary, ...accepted].map((s) => Buffer.from(s, 'utf8')));
+  }
+
+  /** Wraps one secret string. */
   static fromString(secret: string): ClusterSecret {
-    return new ClusterSecret(Buffer.from(secret, 'utf8'));
+    return ClusterSecret.fromStrings(secret);
   }
 
-  /** A 32-byte key for one purpose (HKDF-SHA256). Keys for different purposes are independent. */
+  /** The 32-byte key for one purpose (HKDF-SHA256) from the secret to prove with. Purposes are independent. */
   key(purpose: string): Buffer {
+    return this.keys(purpose)[0]!;
+  }
+
+  /** The keys for one purpose of every accepted secret, the one to prove with first. */
+  keys(purpose: string): readonly Buffer[] {
     let k = this.#derived.get(purpose);
     if (k === undefined) {
-      k = Buffer.from(hkdfSync('sha256', this.#master, 'clusterkit', `clusterkit/${purpose}`, 32));
+      k = this.#masters.map((m) => Buffer.from(hkdfSync('sha256', m, 'clusterkit', `clusterkit/${purpose}`, 32)));
       this.#derived.set(purpose, k);
     }
     return k;

@@ -249,6 +249,13 @@ describe('agent configuration', () => {
       adminToken: '[redacted]',
       readToken: '[redacted]',
     });
+    // A rotation: CLUSTER_SECRET proves, CLUSTER_SECRET_ACCEPTED are accepted too.
+    const next = 'the-next-cluster-secret-0123456789';
+    const rotating = resolveAgentConfig({}, { ...ID, CLUSTER_SECRET: next, CLUSTER_SECRET_ACCEPTED: ` ${secret} ,` });
+    expect(rotating.clusterSecret).toEqual([next, secret]);
+    expect(resolveOptions(agentNodeOptions(rotating, undefined)).security.secret).toBeDefined();
+    expect(JSON.stringify(redacted(rotating))).not.toContain(next);
+    expect(() => resolveAgentConfig({}, { ...ID, CLUSTER_SECRET_ACCEPTED: secret })).toThrow(/needs CLUSTER_SECRET/);
     // No flag can carry a secret.
     expect(() => parseAgentArgs(['--cluster-secret', 'x'])).toThrow(/cluster-secret/);
     expect(() => parseAgentArgs(['--admin-token', 'x'])).toThrow(/admin-token/);

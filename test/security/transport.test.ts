@@ -142,6 +142,23 @@ describe('the cluster secret on Raft connections', () => {
     expect(bytes.includes(Buffer.from(CLUSTER))).toBe(false);
   });
 
+  it('rotates the secret without downtime: [old, new] and [new, old] talk both ways, as do [new, old] and new', async () => {
+    const NEW = 'the next secret, 32 characters!!';
+    const rotating = (...list: string[]): RaftAuth =>
+      new RaftAuth({ secret: ClusterSecret.fromStrings(list[0]!, ...list.slice(1)), clusterName: CLUSTER });
+    const { node: first } = await start('a', { auth: rotating(SECRET, NEW) }); // step 1: proves old, accepts new
+    const { node: second } = await start('b', { auth: rotating(NEW, SECRET) }); // step 2: proves new, accepts old
+    const { node: done } = await start('c', { auth: auth(NEW) }); // step 3: new only
+    const { node: stale } = await start('d', { auth: auth(SECRET) }); // never moved past the old secret
+    await exchange(first, second, 1);
+    await exchange(second, first, 11);
+    await exchange(second, done, 21);
+    await exchange(done, second, 31);
+    await exchange(stale, first, 41); // an old-only node still talks to step 1 and 2 nodes
+    // Old-only and new-only cannot: the rotation must not skip the middle steps.
+    await refused(stale, done, stale);
+  });
+
   it('refuses a node with another secret, both ways, and delivers none of its messages', async () => {
     const { node: a } = await start('a', { auth: auth(SECRET) });
     const { node: c } = await start('c', { auth: auth('another secret of 32 characters!') });

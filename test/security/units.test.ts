@@ -194,6 +194,25 @@ describe('HTTP access levels', () => {
     }
   });
 
+  it('accepts requests signed with any secret of a rotation, and signs with the first', () => {
+    const NEW = 'the next secret, 32 characters!!';
+    const by = (secret: string, nonce: string) =>
+      signRequest(ClusterSecret.fromString(secret), 'n2', 'POST', '/join', Buffer.from('{}'), nonce, 1_000_000);
+    const rotating = auth({ clusterSecret: [NEW, SECRET] });
+    expect(decide(rotating, req('POST', '/join', by(SECRET, 'ab'.repeat(16))), 'peer')).toBe('allow'); // old
+    const byNew = by(NEW, 'cd'.repeat(16));
+    expect(decide(rotating, req('POST', '/join', byNew), 'peer')).toBe('allow'); // new
+    expect(decide(auth({ clusterSecret: SECRET }), req('POST', '/join', byNew), 'peer')).toBe(401); // old only
+    const third = by('a third secret of 32 characters!', 'ef'.repeat(16));
+    expect(decide(rotating, req('POST', '/join', third), 'peer')).toBe(401);
+    // What a node with [NEW, SECRET] signs is what NEW alone signs.
+    const both = ClusterSecret.fromStrings(NEW, SECRET);
+    expect(both.key('http-node').equals(ClusterSecret.fromString(NEW).key('http-node'))).toBe(true);
+    expect(() => resolveSecurity({ clusterSecret: [] })).toThrow(/list of 1 to 8/);
+    expect(() => resolveSecurity({ clusterSecret: [NEW, NEW] })).toThrow(/twice/);
+    expect(() => resolveSecurity({ clusterSecret: [NEW, 'short'] })).toThrow(/clusterSecret\[1\]/);
+  });
+
   it('refuses stale, future, replayed, tampered and foreign signatures, and bodies that do not match', () => {
     let now = 1_000_000;
     const a = auth({ clusterSecret: SECRET }, () => now);
