@@ -2,7 +2,8 @@
  * The default durable LogStore: a segmented write-ahead log.
  *
  * Entries are records with a CRC each (record.ts), appended to the last of a chain of segment files that roll over
- * at a soft size limit. Each append call is one write and one fdatasync (group commit: the engine batches). An
+ * at a soft size limit. Each append call is one durable write (group commit: the engine batches): a write on an
+ * O_DSYNC descriptor when the filesystem offers FileSystem.openSynced, else a write and an fdatasync. An
  * in-memory index (segment.ts) maps every index to its file offset and term, so `term()` is a lookup and
  * `entries()` one positioned read per chunk, or none for entries still in the tail cache (cache.ts).
  *
