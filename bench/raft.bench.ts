@@ -122,6 +122,8 @@ async function measured(cluster: ProcessCluster, label: string, writers: number,
   const after = await Promise.all(cluster.alive().map((p) => p.status()));
   const cpu = (s: readonly NodeStatusReport[]): number => s.reduce((t, x) => t + x.cpuMs, 0);
   const leaderCpu = (s: readonly NodeStatusReport[]): number => s.find((x) => x.id === leaderId)?.cpuMs ?? 0;
+  const sent = (s: readonly NodeStatusReport[], leader: boolean): number =>
+    s.filter((x) => (x.id === leaderId) === leader).reduce((t, x) => t + x.counters.messagesSent, 0);
   const errors = Object.entries(r.errors)
     .map(([code, n]) => `${code}×${n}`)
     .join(' ');
@@ -135,7 +137,9 @@ async function measured(cluster: ProcessCluster, label: string, writers: number,
     `  ${''.padEnd(12)} leader: ${f1(r.appendedEntries / Math.max(1, r.appends))} entries per log append, ` +
       `${f2(r.datasyncs / ok)} fdatasync per commit; CPU per commit: ` +
       `${f3((cpu(after) - cpu(before)) / ok)} ms all nodes, ${f3((leaderCpu(after) - leaderCpu(before)) / ok)} ms leader; ` +
-      `CPU busy ${f2((cpu(after) - cpu(before)) / r.elapsedMs)} cores`,
+      `CPU busy ${f2((cpu(after) - cpu(before)) / r.elapsedMs)} cores; messages per commit: ` +
+      `${f2((sent(after, true) - sent(before, true)) / ok)} sent by the leader, ` +
+      `${f2((sent(after, false) - sent(before, false)) / ok)} by the followers`,
   );
   const mine = after.find((x) => x.id === leaderId);
   const moved = mine === undefined || mine.role !== 'leader' || mine.term !== term;

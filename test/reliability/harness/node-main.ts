@@ -15,11 +15,11 @@
  * Logs (info and above) go to stderr. The process exits when its node stops (POST /leave, a fatal storage error),
  * after SIGTERM (a graceful leave, as the agent does), and when stdin closes (the harness went away).
  */
-import { createInterface } from 'node:readline';
-import { ClusterKit, type ClusterKitEventName } from '../../../src/cluster/index.js';
+import { ClusterKit } from '../../../src/cluster/index.js';
 import { ClusterKitError } from '../../../src/errors.js';
-import { createFaultyFileSystem, type DiskMode } from './faulty-fs.js';
-import { stderrLogger } from './stderr-logger.js';
+import { stderrLogger } from '../../fixtures/stderr-logger.js';
+import { out, printHookEvents, readDiskCommands } from './child-io.js';
+import { createFaultyFileSystem } from './faulty-fs.js';
 
 export interface NodeMainConfig {
   readonly nodeId: string;
@@ -34,21 +34,6 @@ export interface NodeMainConfig {
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as NodeMainConfig;
-
-function out(msg: object): void {
-  process.stdout.write(`${JSON.stringify(msg)}\n`);
-}
-
-const EVENTS: readonly ClusterKitEventName[] = [
-  'nodeJoin',
-  'nodeRejoin',
-  'nodeLeave',
-  'partitionChange',
-  'partitionPromote',
-  'partitionDrop',
-  'rebalanceStart',
-  'rebalanceComplete',
-];
 
 const fs = createFaultyFileSystem();
 const ck = new ClusterKit({
@@ -65,12 +50,7 @@ const ck = new ClusterKit({
   logger: stderrLogger({ node: config.nodeId }),
   fileSystem: fs,
 });
-let seq = 0;
-for (const name of EVENTS) {
-  ck.on(name, (event) => {
-    out({ type: 'event', name, seq: seq++, at: Date.now(), event });
-  });
-}
+printHookEvents(ck);
 
 let exiting = false;
 function exit(code: number): void {
@@ -89,26 +69,9 @@ function fatal(err: unknown): void {
   exit(1);
 }
 
-createInterface({ input: process.stdin })
-  .on('line', (line) => {
-    try {
-      const msg = JSON.parse(line) as { type: string; mode?: string; delayMs?: number };
-      if (msg.type !== 'disk') throw new Error(`unknown command ${msg.type}`);
-      const mode: DiskMode =
-        msg.mode === 'slow'
-          ? { mode: 'slow', delayMs: msg.delayMs ?? 100 }
-          : msg.mode === 'full'
-            ? { mode: 'full' }
-            : { mode: 'ok' };
-      fs.set(mode);
-      process.stderr.write(`${new Date().toISOString()} harness disk ${JSON.stringify(mode)}\n`);
-    } catch (err) {
-      process.stderr.write(`bad control line ${JSON.stringify(line)}: ${String(err)}\n`);
-    }
-  })
-  .on('close', () => {
-    void ck.stop().finally(() => exit(0));
-  });
+readDiskCommands(fs, () => {
+  void ck.stop().finally(() => exit(0));
+});
 
 // As `clusterkit agent`: SIGTERM leaves the cluster gracefully.
 process.on('SIGTERM', () => {
