@@ -3,7 +3,7 @@
  * docs/RELIABILITY.md) and a CI form (test/reliability/faults-*.test.ts: fewer nodes, a short fault phase).
  */
 import type { ClusterSettings } from './launcher.js';
-import type { FaultKind } from './nemesis.js';
+import { FAULT_KINDS, type FaultKind } from './nemesis.js';
 
 export interface Scenario {
   readonly name: string;
@@ -99,21 +99,7 @@ export const SCENARIOS: readonly Scenario[] = [
   s({
     name: 'mixed',
     description: 'every fault above, with membership churn',
-    faults: [
-      'kill',
-      'kill-leader',
-      'rolling-restart',
-      'kill-all',
-      'pause',
-      'pause-leader',
-      'partition-leader',
-      'partition-minority',
-      'partition-oneway',
-      'partition-bridge',
-      'partition-pair',
-      'disk-slow',
-      'disk-full',
-    ],
+    faults: FAULT_KINDS,
     churn: true,
     killAllAtEnd: true,
     nodes: 5,
