@@ -84,6 +84,12 @@ export function parseAddr(addr: string, tls: boolean): URL {
     return bad('expected host:port, optionally with http:// or https://');
   }
   if (url.hostname === '') bad('the host is missing');
+  // The URL parser reads a backslash as a path separator (so `a\\:1` would be host `a` with path `/:1`): anything
+  // that left the authority is refused rather than silently dropped.
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    bad('expected host:port, optionally with http:// or https://');
+  }
+  if (url.port === '0') bad('port 0 cannot be dialled');
   if (url.port === '' && !/:[0-9]+$/.test(rest)) url.port = '8080';
   return url;
 }

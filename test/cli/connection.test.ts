@@ -24,7 +24,8 @@ describe('--addr', () => {
   });
 
   it('refuses what is not an address', () => {
-    for (const bad of ['', 'ftp://a:1', 'a:1/path', 'user@a:1', 'a b:1', 'http://', 'a:99999', 'a:port']) {
+    const refused = ['', 'ftp://a:1', 'a:1/path', 'user@a:1', 'a b:1', 'http://', 'a:99999', 'a:port', '&\\:0', 'a\\b:1', 'a:0'];
+    for (const bad of refused) {
       expect(() => parseAddr(bad, false), bad).toThrow(InvalidArgumentError);
     }
   });
@@ -35,7 +36,12 @@ describe('--addr', () => {
         try {
           const url = parseAddr(s, false);
           expect(['http:', 'https:']).toContain(url.protocol);
-          expect(url.port).not.toBe('');
+          expect(url.pathname).toBe('/');
+          // An explicit port, or the scheme's default one, which URL leaves out (`a:80` over http).
+          const defaultPort = url.protocol === 'https:' ? 443 : 80;
+          const named = /:([0-9]+)\/?$/.exec(s.trim())?.[1];
+          if (url.port === '') expect(Number(named)).toBe(defaultPort);
+          else expect(Number(url.port)).toBeGreaterThan(0);
         } catch (err) {
           expect(err).toBeInstanceOf(InvalidArgumentError);
         }
