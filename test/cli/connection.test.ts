@@ -24,7 +24,19 @@ describe('--addr', () => {
   });
 
   it('refuses what is not an address', () => {
-    const refused = ['', 'ftp://a:1', 'a:1/path', 'user@a:1', 'a b:1', 'http://', 'a:99999', 'a:port', '&\\:0', 'a\\b:1', 'a:0'];
+    const refused = [
+      '',
+      'ftp://a:1',
+      'a:1/path',
+      'user@a:1',
+      'a b:1',
+      'http://',
+      'a:99999',
+      'a:port',
+      '&\\:0',
+      'a\\b:1',
+      'a:0',
+    ];
     for (const bad of refused) {
       expect(() => parseAddr(bad, false), bad).toThrow(InvalidArgumentError);
     }
