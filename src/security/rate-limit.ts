@@ -13,6 +13,8 @@ export interface RateLimiterOptions {
   readonly maxKeys?: number;
 }
 
+const TOKEN_EPSILON = 1e-9;
+
 interface Bucket {
   tokens: number;
   at: number;
@@ -48,8 +50,10 @@ export class RateLimiter {
       this.#buckets.delete(key); // re-inserted below: the map's order is least recently used first
     }
     this.#buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    // Tokens are fractions (elapsed × rate), and a client that waited exactly the time we named must get its token
+    // even when the sum rounds to 0.9999…: a tolerance far below one request.
+    if (b.tokens >= 1 - TOKEN_EPSILON) {
+      b.tokens = Math.max(0, b.tokens - 1);
       return 0;
     }
     return Math.ceil((1 - b.tokens) / this.#perMs);
