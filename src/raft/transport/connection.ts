@@ -25,6 +25,9 @@ export interface ConnectionCallbacks {
 
 let nextConnectionId = 1;
 
+/** How long a closing connection waits for the peer's FIN once its own bytes and FIN are with the kernel. */
+const FIN_LINGER_MS = 50;
+
 export class Connection {
   /** For logs and tests. */
   readonly id = nextConnectionId++;
@@ -144,11 +147,28 @@ export class Connection {
     this.deadline = null;
   }
 
-  /** Graceful close: flushes what was written, sends FIN, and destroys after `graceMs` if the peer lingers. */
+  /**
+   * Graceful close: flushes what was written and sends FIN. Once every byte and the FIN are with the kernel
+   * ('finish'), the kernel delivers them whether or not the descriptor stays open (the socket keeps reading, so no
+   * unread input turns the close into a reset), so the peer's FIN is only awaited for FIN_LINGER_MS: a peer that is
+   * alive but frozen (SIGSTOP, a stalled VM) never sends one, and stopping a node must not wait for it. `graceMs`
+   * bounds the case where even our own bytes cannot leave (the peer stopped reading and the buffers are full).
+   */
   end(graceMs: number): void {
     if (this.state === 'closed') return;
     this.reader.stop();
     if (this.corked) this.uncork();
+    this.socket.once('finish', () => {
+      if (this.state === 'closed') return;
+      this.clearDeadline();
+      this.deadline = this.scheduler.setTimeout(
+        () => {
+          this.deadline = null;
+          this.destroy();
+        },
+        Math.min(graceMs, FIN_LINGER_MS),
+      );
+    });
     this.socket.end();
     this.clearDeadline();
     this.deadline = this.scheduler.setTimeout(() => {

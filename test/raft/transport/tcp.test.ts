@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { decodeMessage } from '../../../src/raft/transport/codec/index.js';
 import { type Message, MessageType } from '../../../src/raft/types.js';
-import { settleHandles, TestNode, tcpHandles, until } from './harness.js';
+import { RawPeer, settleHandles, TestNode, tcpHandles, until } from './harness.js';
 import { normalize, sampleMessages } from './messages.js';
 
 const nodes: TestNode[] = [];
@@ -172,5 +173,32 @@ describe('TcpTransport', () => {
     a.transport.send(b.addr, { type: MessageType.TimeoutNow, from: 'a', to: 'b', term: 2 });
     await a.transport.close();
     await until(() => b.inbox.length === 2, 'last message');
+  });
+
+  it('closes without waiting for the FIN of a peer that is alive but frozen, and its last message still arrives', async () => {
+    // Longer than the test's own timeout: a close that waited for the peer's FIN would fail the test.
+    const a = await start('a', { closeTimeoutMs: 120_000 });
+    const raw = await RawPeer.connect(a.port);
+    let reset = false;
+    raw.socket.on('error', () => {
+      reset = true;
+    });
+    try {
+      raw.hello({ nodeId: 'b', addr: '127.0.0.1:9', incarnation: 1 });
+      await until(() => raw.frames.length === 1, 'the HelloAck');
+      // A frozen process: its kernel still takes bytes, its application reads none, so no FIN ever comes back.
+      raw.socket.pause();
+      a.transport.send('127.0.0.1:9', { type: MessageType.TimeoutNow, from: 'a', to: 'b', term: 7 });
+      await a.transport.close();
+      expect(raw.isClosed).toBe(false);
+      raw.socket.resume(); // thawed: it reads what was sent before the close, then a clean end
+      await raw.closed;
+      expect(raw.frames.slice(1).map((f) => decodeMessage(f))).toMatchObject([
+        { type: MessageType.TimeoutNow, term: 7 },
+      ]);
+      expect(reset).toBe(false);
+    } finally {
+      raw.destroy();
+    }
   });
 });
