@@ -2,6 +2,7 @@
  * A tiny metrics registry rendering the Prometheus text format (version 0.0.4). Each node owns one, so several nodes
  * in one process (tests, simulations) never clash in a global registry, and the library adds no dependency.
  */
+import { BucketCounts } from '../util/buckets.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -89,61 +90,43 @@ export class Gauge implements Family {
 /** A fixed-bucket histogram. Buckets are upper bounds; +Inf is implicit. */
 export class Histogram implements Family {
   readonly type = 'histogram' as const;
-  private readonly counts: number[];
-  private sum = 0;
-  private count = 0;
+  private readonly counts: BucketCounts;
   constructor(
     readonly name: string,
     readonly help: string,
     readonly buckets: readonly number[],
   ) {
-    for (let i = 1; i < buckets.length; i++) {
-      if ((buckets[i] ?? 0) <= (buckets[i - 1] ?? 0)) throw new RangeError(`histogram ${name}: buckets must increase`);
-    }
-    this.counts = new Array<number>(buckets.length).fill(0);
+    this.counts = new BucketCounts(buckets, `histogram ${name}`);
   }
 
   observe(value: number): void {
-    this.sum += value;
-    this.count += 1;
-    for (let i = 0; i < this.buckets.length; i++) {
-      if (value <= (this.buckets[i] ?? 0)) {
-        this.counts[i] = (this.counts[i] ?? 0) + 1;
-        return;
-      }
-    }
+    this.counts.add(value);
   }
 
   /** The value under which a fraction q of the observations fall, interpolated within its bucket. */
   quantile(q: number): number {
-    if (this.count === 0) return 0;
-    const rank = q * this.count;
-    let seen = 0;
-    for (let i = 0; i < this.buckets.length; i++) {
-      const inBucket = this.counts[i] ?? 0;
-      if (seen + inBucket >= rank && inBucket > 0) {
-        const lo = i === 0 ? 0 : (this.buckets[i - 1] ?? 0);
-        const hi = this.buckets[i] ?? lo;
-        return lo + ((hi - lo) * (rank - seen)) / inBucket;
-      }
-      seen += inBucket;
-    }
-    return this.buckets[this.buckets.length - 1] ?? 0;
+    const at = this.counts.locate(q);
+    if (at === undefined) return 0;
+    const last = this.buckets[this.buckets.length - 1] ?? 0;
+    if (at.bucket >= this.buckets.length) return last; // above every bound: the last bound is all we know
+    const lo = at.bucket === 0 ? 0 : (this.buckets[at.bucket - 1] ?? 0);
+    const hi = this.buckets[at.bucket] ?? lo;
+    return lo + ((hi - lo) * (at.rank - at.before)) / (this.counts.counts[at.bucket] ?? 1);
   }
 
   snapshot(): { count: number; sum: number } {
-    return { count: this.count, sum: this.sum };
+    return { count: this.counts.count, sum: this.counts.sum };
   }
 
   render(lines: string[]): void {
     let cumulative = 0;
     for (let i = 0; i < this.buckets.length; i++) {
-      cumulative += this.counts[i] ?? 0;
+      cumulative += this.counts.counts[i] ?? 0;
       lines.push(`${this.name}_bucket{le="${formatValue(this.buckets[i] ?? 0)}"} ${cumulative}`);
     }
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`);
-    lines.push(`${this.name}_sum ${formatValue(this.sum)}`);
-    lines.push(`${this.name}_count ${this.count}`);
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.counts.count}`);
+    lines.push(`${this.name}_sum ${formatValue(this.counts.sum)}`);
+    lines.push(`${this.name}_count ${this.counts.count}`);
   }
 }
 
