@@ -17,7 +17,7 @@ import { ClusterKitError } from '../../errors.js';
 import { PartitionTable, parsePartitionId } from '../../partitioning/index.js';
 import { describe } from '../../util/assert.js';
 import { parseConfig } from './commands.js';
-import type { ClusterState, StoredEntry } from './state.js';
+import type { ClusterState, StateParts, StoredEntry } from './state.js';
 import {
   type ClusterConfig,
   type DepartedRecord,
@@ -63,17 +63,7 @@ const TOP_KEYS = [
 ];
 
 /** The decoded parts of a snapshot, ready for ClusterState.replaceAll. */
-export interface SnapshotParts {
-  clusterId: string | undefined;
-  config: ClusterConfig | undefined;
-  table: PartitionTable | undefined;
-  nodes: Map<string, NodeRecord>;
-  departed: DepartedRecord[];
-  custom: Map<string, StoredEntry>;
-  revision: number;
-  lastIndex: number;
-  rebalances: number;
-}
+export type SnapshotParts = StateParts;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });

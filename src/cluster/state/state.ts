@@ -78,6 +78,19 @@ export interface StateChange {
   readonly tableChanged?: boolean;
 }
 
+/** Everything the state holds, as a snapshot decodes it and `replaceAll` restores it. */
+export interface StateParts {
+  clusterId: string | undefined;
+  config: ClusterConfig | undefined;
+  table: PartitionTable | undefined;
+  nodes: Map<string, NodeRecord>;
+  departed: DepartedRecord[];
+  custom: Map<string, StoredEntry>;
+  revision: number;
+  lastIndex: number;
+  rebalances: number;
+}
+
 export class ClusterState implements ClusterStateView {
   #clusterId: string | undefined;
   #config: ClusterConfig | undefined;
@@ -226,17 +239,7 @@ export class ClusterState implements ClusterStateView {
   }
 
   /** Replaces everything (restore). The caller validated the parts. */
-  replaceAll(parts: {
-    clusterId: string | undefined;
-    config: ClusterConfig | undefined;
-    table: PartitionTable | undefined;
-    nodes: Map<string, NodeRecord>;
-    departed: DepartedRecord[];
-    custom: Map<string, StoredEntry>;
-    revision: number;
-    lastIndex: number;
-    rebalances: number;
-  }): void {
+  replaceAll(parts: StateParts): void {
     this.#clusterId = parts.clusterId;
     this.#config = parts.config;
     this.#table = parts.table;
