@@ -158,23 +158,19 @@ export class Connection {
     if (this.state === 'closed') return;
     this.reader.stop();
     if (this.corked) this.uncork();
+    this.destroyAfter(graceMs);
     this.socket.once('finish', () => {
-      if (this.state === 'closed') return;
-      this.clearDeadline();
-      this.deadline = this.scheduler.setTimeout(
-        () => {
-          this.deadline = null;
-          this.destroy();
-        },
-        Math.min(graceMs, FIN_LINGER_MS),
-      );
+      if (this.state !== 'closed') this.destroyAfter(Math.min(graceMs, FIN_LINGER_MS));
     });
     this.socket.end();
+  }
+
+  private destroyAfter(ms: number): void {
     this.clearDeadline();
     this.deadline = this.scheduler.setTimeout(() => {
       this.deadline = null;
       this.destroy();
-    }, graceMs);
+    }, ms);
   }
 
   destroy(): void {

@@ -16,7 +16,8 @@
  *   checked to agree. (It used to poll every node's summary every millisecond until they agreed, which kept all
  *   the processes answering while they worked; the end now comes from the events, to the millisecond, at no
  *   cost.) Also printed: when the leader proposed the removal and when it applied it, counted from the kill;
- * - memory of an idle node (RSS and heap after GC).
+ * - memory of an idle node (RSS and heap after GC);
+ * - stop(): how long a follower takes to stop while another follower is frozen (SIGSTOP).
  *
  * With --runs N the formation is repeated on N fresh clusters and the spread is printed; the other figures are
  * measured on the last one (skipped with --formation-only).
@@ -110,7 +111,10 @@ for (let run = 1; run <= RUNS; run++) {
         `per-join start() p50 ${f.joinP50.toFixed(0)} ms, max ${f.joinMax.toFixed(0)} ms); CPU ${f.cpuMs.toFixed(0)} ms in all ` +
         `(leader ${f.leaderCpuMs.toFixed(0)} ms); load average ${load} on ${availableParallelism()} CPUs`,
     );
-    if (withRest) await afterFormation(c, procs);
+    if (withRest) {
+      await afterFormation(c, procs);
+      await stopNextToFrozen(procs);
+    }
   } finally {
     await c.destroy();
   }
@@ -181,6 +185,27 @@ async function afterFormation(c: ProcCluster, procs: readonly NodeProc[]): Promi
         `interval ${HEALTH.interval} ms × threshold ${HEALTH.failureThreshold}; target ${HEALTH.interval * HEALTH.failureThreshold + 500} ms); ` +
         `load average ${load}`,
     );
+  }
+}
+
+/**
+ * stop() of a node while one of its peers is frozen (SIGSTOP: its kernel still takes bytes, its process answers
+ * nothing): time of the 'stop' request, which resolves once ClusterKit.stop() has.
+ */
+async function stopNextToFrozen(procs: readonly NodeProc[]): Promise<void> {
+  const alive = procs.filter((p) => p.killedAt === 0);
+  const leaderId = (await procs[0]!.summary()).leaderId;
+  const [frozen, stopping] = alive.filter((p) => p.id !== leaderId);
+  if (frozen === undefined || stopping === undefined) return;
+  frozen.child.kill('SIGSTOP');
+  try {
+    const t0 = performance.now();
+    await stopping.request('stop');
+    console.log(
+      `stop(): ${stopping.id} stopped in ${(performance.now() - t0).toFixed(0)} ms while its peer ${frozen.id} was frozen`,
+    );
+  } finally {
+    frozen.child.kill('SIGCONT');
   }
 }
 
