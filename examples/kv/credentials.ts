@@ -2,7 +2,7 @@
  * Throwaway credentials for a local secure cluster (the scenarios' and `npm start`'s `--secure`): a cluster CA, one
  * certificate per node naming its node id (CN and DNS SAN) and 127.0.0.1 (IP SAN, the address every node and client
  * dials here), a random cluster secret, an admin token and a read token. The certificates are made with `openssl`
- * by the test suite's PKI helper (test/security/certs.ts) and copied into `dir`, a directory of the run's own temp
+ * by pki.ts (which the security tests use too) and copied into `dir`, a directory of the run's own temp
  * directory, so they disappear with it. Nothing here is fit for production: see docs/SECURITY.md for that.
  *
  * `nodeEnv(id)` is what a node process is started with (the variables examples/kv/secure.ts reads); `client(...)`
@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestPki } from '../../test/security/certs.js';
+import { LocalPki } from './pki.js';
 import type { ClientSecurity } from './secure.js';
 
 const CA = 'cluster-ca';
@@ -29,7 +29,7 @@ export class LocalCredentials {
     nodeIds: readonly string[],
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const pki = new TestPki();
+    const pki = new LocalPki();
     try {
       copyFileSync(pki.ca(CA), join(dir, `${CA}.pem`));
       for (const id of nodeIds) {

@@ -14,6 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalPki } from '../../examples/kv/pki.js';
 import { DEFAULT_CLUSTER_NAME } from '../../src/cluster/options.js';
 import { TcpTransport } from '../../src/raft/transport/tcp.js';
 import { type Message, MessageType } from '../../src/raft/types.js';
@@ -22,13 +23,12 @@ import { RaftAuth } from '../../src/security/raft-auth.js';
 import { ClusterSecret } from '../../src/security/secret.js';
 import { TlsMaterial } from '../../src/security/tls.js';
 import { type NodeProc, ProcCluster } from '../cluster/node/harness.js';
-import { TestPki } from './certs.js';
 
 const SECRET = 'a cluster secret of more than 16 bytes';
 const ADMIN = 'admin-token-for-the-security-test';
 const READ = 'read-token-for-the-security-test';
 
-let pki: TestPki;
+let pki: LocalPki;
 let caFile: string;
 const cluster = new ProcCluster();
 /** Processes claiming ids that exist in `cluster` need a harness of their own. */
@@ -121,7 +121,7 @@ const vote = (from: string, to: string, fromAddr: string, term: number): Message
 });
 
 beforeAll(async () => {
-  pki = new TestPki();
+  pki = new LocalPki();
   caFile = pki.ca('cluster-ca');
   pki.ca('foreign-ca');
   // Boot every process first (loading TypeScript is the CPU-heavy part), then start the cluster.

@@ -8,6 +8,7 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LocalPki } from '../../examples/kv/pki.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { decodeHelloAck, HelloStatus } from '../../src/raft/transport/codec/handshake.js';
 import { listenShared, type SharedListener } from '../../src/raft/transport/listener.js';
@@ -20,15 +21,14 @@ import { ClusterSecret } from '../../src/security/secret.js';
 import { TlsMaterial } from '../../src/security/tls.js';
 import { FakeNode } from '../http/fake.js';
 import { CLUSTER, RawPeer, TestNode, until } from '../raft/transport/harness.js';
-import { TestPki } from './certs.js';
 
 const SECRET = 'correct horse battery staple 42';
 const cleanups: (() => unknown)[] = [];
-let pki: TestPki;
+let pki: LocalPki;
 let caFile: string;
 
 beforeAll(() => {
-  pki = new TestPki();
+  pki = new LocalPki();
   caFile = pki.ca('cluster-ca');
   pki.ca('foreign-ca');
 });

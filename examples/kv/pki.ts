@@ -1,5 +1,6 @@
 /**
- * Test certificates, made with `openssl` at test time in a temp directory (no private key is ever committed):
+ * Throwaway certificates for local clusters (the examples' `--secure` mode and the security tests), made with
+ * `openssl` at run time in a temp directory (no private key is ever committed; nothing here is fit for production):
  * a cluster CA, node certificates naming their node id (CN and DNS SAN) and 127.0.0.1 (IP SAN), and a foreign CA
  * for certificates the cluster must not trust. EC P-256 keys: fast to make and to use.
  */
@@ -17,7 +18,7 @@ function openssl(args: readonly string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-export class TestPki {
+export class LocalPki {
   readonly dir = mkdtempSync(join(tmpdir(), 'ck-pki-'));
   #serial = 1;
 
