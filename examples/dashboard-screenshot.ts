@@ -12,11 +12,10 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
 import { ClusterKit, type ClusterKitOptions } from '../src/index.js';
+import { openHeadlessChromium } from './browser.js';
 
 const OUT = resolve(process.argv[2] ?? join(import.meta.dirname, '..', 'docs', 'img', 'dashboard.png'));
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const ZONES = ['eu-west-1a', 'eu-west-1b', 'eu-west-1c', 'eu-west-1a', 'eu-west-1b'];
 
 const dir = mkdtempSync(join(tmpdir(), 'clusterkit-screenshot-'));
@@ -72,26 +71,13 @@ async function main(): Promise<void> {
   await nodes.get('node-4')!.stop();
   await waitFor('node-4 to be unhealthy', () => first.healthCheck().unhealthyNodeIds.includes('node-4'));
 
-  const profile = mkdtempSync(join(tmpdir(), 'clusterkit-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
+  const browser = await openHeadlessChromium({
     viewport: { width: 1480, height: 1000 },
     deviceScaleFactor: 1,
     colorScheme: 'light',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
   });
   try {
-    const page = await browser.newPage();
+    const page = await browser.context.newPage();
     await page.goto(`http://${first.address}/ui`);
     await page.waitForSelector('.node-card[data-health="unhealthy"]');
     await page.waitForSelector('#live[data-state="live"]');
@@ -105,7 +91,6 @@ async function main(): Promise<void> {
     console.log(`saved ${OUT}`);
   } finally {
     await browser.close();
-    rmSync(profile, { recursive: true, force: true });
   }
 }
 

@@ -7,25 +7,12 @@
  *
  * Needs Chromium at /usr/bin/chromium (Debian: `apt-get install chromium`), or CHROMIUM_PATH.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type HeadlessBrowser, openHeadlessChromium } from '../../examples/browser.js';
 import type { Partition } from '../../src/cluster/index.js';
 import { ProcCluster } from '../cluster/node/harness.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Unhealthy after 1 s of silence, removed after 6 s: the page has time to show both states. */
 const HEALTH = { interval: 500, timeout: 1000, failureThreshold: 12 };
 const IDS = ['node-1', 'node-2', 'node-3'];
@@ -45,14 +32,11 @@ declare const document: {
 };
 
 let cluster: ProcCluster | undefined;
-let browser: BrowserContext | undefined;
-let profile: string | undefined;
+let browser: HeadlessBrowser | undefined;
 
 afterEach(async () => {
   await browser?.close();
   browser = undefined;
-  if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
-  profile = undefined;
   await cluster?.destroy();
   cluster = undefined;
 });
@@ -86,7 +70,6 @@ async function locateInPage(page: Page, key: string): Promise<{ index: number; o
 
 describe('dashboard', () => {
   it('shows every node, follows a killed node out of the cluster, and locates keys', { timeout: 120_000 }, async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
     const c = new ProcCluster();
     cluster = c;
     const procs = await Promise.all(
@@ -101,14 +84,8 @@ describe('dashboard', () => {
     const leader = (await first.summary()).leaderId;
     const victim = procs.find((p) => p.id !== 'node-1' && p.id !== leader)!;
 
-    profile = mkdtempSync(join(tmpdir(), 'ck-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1400, height: 1000 },
-    });
-    const page = await browser.newPage();
+    browser = await openHeadlessChromium({ viewport: { width: 1400, height: 1000 } });
+    const page = await browser.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (m) => {
