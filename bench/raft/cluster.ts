@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RaftRole } from '../../src/raft/api.js';
 import type { Configuration } from '../../src/raft/types.js';
+import { type Condition, WakeOnChange } from '../../test/fixtures/wake-on-change.js';
 import {
   type ChildMessage,
   type NodeProcessConfig,
@@ -245,7 +246,7 @@ export class ProcessCluster {
   /** The current process of each node id. */
   readonly nodes = new Map<string, NodeProcess>();
   private readonly options: ClusterOptions;
-  private changeWaiters: (() => void)[] = [];
+  private readonly wake = new WakeOnChange();
 
   private constructor(options: ClusterOptions) {
     this.options = options;
@@ -297,27 +298,8 @@ export class ProcessCluster {
   }
 
   /** Resolves once `cond` holds, re-checking on every event from a node and at least every `pollMs`. */
-  async waitUntil<T>(
-    cond: () => T | null | undefined | false | Promise<T | null | undefined | false>,
-    timeoutMs: number,
-    what: string,
-    pollMs = 25,
-  ): Promise<T> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const v = await cond();
-      if (v !== null && v !== undefined && v !== false) return v;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${this.describe()}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(pollMs, left));
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.changeWaiters.push(done);
-      });
-    }
+  waitUntil<T>(cond: Condition<T>, timeoutMs: number, what: string, pollMs = 25): Promise<T> {
+    return this.wake.until(cond, timeoutMs, what, pollMs, () => this.describe());
   }
 
   waitForLeader(timeoutMs = 10_000): Promise<{ id: string; term: number }> {
@@ -405,7 +387,7 @@ export class ProcessCluster {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     allChildren.add(child);
-    const p = new NodeProcess(config, child, () => this.changed(), o.forwardStderr ?? false);
+    const p = new NodeProcess(config, child, () => this.wake.changed(), o.forwardStderr ?? false);
     this.nodes.set(id, p);
     return p;
   }
@@ -422,12 +404,6 @@ export class ProcessCluster {
     const m = await p.next('started', timeoutMs);
     if (m.type !== 'started') throw new Error('unexpected message');
     p.startedAt = m.at;
-  }
-
-  private changed(): void {
-    const waiters = this.changeWaiters;
-    this.changeWaiters = [];
-    for (const w of waiters) w();
   }
 }
 

@@ -8,6 +8,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Condition, WakeOnChange } from '../../fixtures/wake-on-change.js';
 import type { ChildMessage, EventRecord, NodeProcessConfig, NodeSummary, Op } from './fixtures/protocol.js';
 
 const SCRIPT = join(import.meta.dirname, 'fixtures', 'node-process.ts');
@@ -176,7 +177,7 @@ export class ProcCluster {
   readonly procs = new Map<string, NodeProc>();
   /** Earlier processes of restarted nodes (replaced in `procs`, still cleaned up by destroy()). */
   readonly #retired: NodeProc[] = [];
-  #waiters: (() => void)[] = [];
+  readonly #wake = new WakeOnChange();
 
   constructor() {
     if (!exitHook) {
@@ -213,7 +214,7 @@ export class ProcCluster {
       env: { ...process.env },
     });
     children.add(child);
-    const p = new NodeProc(config, child, () => this.#changed());
+    const p = new NodeProc(config, child, () => this.#wake.changed());
     this.procs.set(id, p);
     await p.booted(bootTimeoutMs);
     return p;
@@ -247,30 +248,10 @@ export class ProcCluster {
   }
 
   /** Resolves with the first truthy value of `cond`, re-checked on every message from a node and every `pollMs`. */
-  async waitUntil<T>(
-    cond: () => T | null | undefined | false | Promise<T | null | undefined | false>,
-    timeoutMs: number,
-    what: string,
-    pollMs = 50,
-  ): Promise<T> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const v = await cond();
-      if (v !== null && v !== undefined && v !== false) return v;
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        const tails = [...this.procs.values()].map((p) => p.stderrTail()).join('');
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${tails}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(pollMs, left));
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.#waiters.push(done);
-      });
-    }
+  waitUntil<T>(cond: Condition<T>, timeoutMs: number, what: string, pollMs = 50): Promise<T> {
+    return this.#wake.until(cond, timeoutMs, what, pollMs, () =>
+      [...this.procs.values()].map((p) => p.stderrTail()).join(''),
+    );
   }
 
   /** Summaries of every running node. */
@@ -314,12 +295,6 @@ export class ProcCluster {
     }
     await Promise.all(exits);
     rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  #changed(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
   }
 }
 
