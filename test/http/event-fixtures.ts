@@ -7,9 +7,9 @@ import { EventLog } from '../../src/cluster/event-log.js';
 import type { PublicEvent } from '../../src/cluster/events.js';
 import type { NodeRecord } from '../../src/cluster/state/index.js';
 import type { EventFeed } from '../../src/http/api.js';
-import { createHttpServer, type HttpServerOptions } from '../../src/http/server.js';
 import type { Scheduler, TimerHandle } from '../../src/util/io.js';
 import { FakeNode } from './fake.js';
+import { type Running, startServerWith } from './helpers.js';
 
 export function nodeRecord(id: string): NodeRecord {
   return Object.freeze({
@@ -59,32 +59,9 @@ export class ManualScheduler implements Scheduler {
   }
 }
 
-export interface EventServer<F extends FakeNode = FakeWithEvents> {
-  readonly fake: F;
-  readonly server: http.Server;
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type EventServer<F extends FakeNode = FakeWithEvents> = Running<F>;
 
-export async function startEventServer<F extends FakeNode>(
-  options: HttpServerOptions,
-  fake: F,
-): Promise<EventServer<F>> {
-  const server = createHttpServer(fake, options);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return {
-    fake,
-    server,
-    port: address.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+export const startEventServer = startServerWith;
 
 export interface SseMessage {
   readonly event: string;

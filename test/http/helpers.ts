@@ -7,15 +7,19 @@ import net from 'node:net';
 import { createHttpServer, type HttpServerOptions } from '../../src/http/server.js';
 import { FakeNode, type FakeOptions } from './fake.js';
 
-export interface Running {
-  readonly fake: FakeNode;
+export interface Running<F extends FakeNode = FakeNode> {
+  readonly fake: F;
   readonly server: http.Server;
   readonly port: number;
   close(): Promise<void>;
 }
 
-export async function startServer(options: HttpServerOptions = {}, fakeOptions: FakeOptions = {}): Promise<Running> {
-  const fake = new FakeNode(fakeOptions);
+export function startServer(options: HttpServerOptions = {}, fakeOptions: FakeOptions = {}): Promise<Running> {
+  return startServerWith(options, new FakeNode(fakeOptions));
+}
+
+/** The HTTP server on an ephemeral loopback port, in front of `fake`. */
+export async function startServerWith<F extends FakeNode>(options: HttpServerOptions, fake: F): Promise<Running<F>> {
   const server = createHttpServer(fake, options);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
