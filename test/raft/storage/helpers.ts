@@ -2,12 +2,26 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { type FileSystem, nodeFileSystem } from '../../../src/raft/storage/fs.js';
 import { type Entry, EntryType } from '../../../src/raft/types.js';
 
 export function tempDir(prefix = 'ck-storage-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** For a describe block: each call makes a fresh temp directory, and every one is removed after each test. */
+export function tempDirPerTest(): () => string {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+  return () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    return t.dir;
+  };
 }
 
 /** Deterministic data for (index, term): its length and bytes both depend on both, so mix-ups show. */

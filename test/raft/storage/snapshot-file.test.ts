@@ -1,11 +1,11 @@
 /** The file SnapshotStore: round trip, retention, refusing a damaged newest snapshot, crash leftovers, ENOSPC. */
 import { readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StorageCorruptError } from '../../../src/errors.js';
 import { FileSnapshotStore } from '../../../src/raft/storage/snapshot-file.js';
 import type { Snapshot } from '../../../src/raft/types.js';
-import { FaultyFileSystem, tempDir } from './helpers.js';
+import { FaultyFileSystem, tempDirPerTest } from './helpers.js';
 
 function snapshot(index: number, term: number, size = 1000): Snapshot {
   const data = new Uint8Array(size);
@@ -35,15 +35,8 @@ function snapshotFiles(dir: string): string[] {
 }
 
 describe('FileSnapshotStore', () => {
-  const cleanups: (() => void)[] = [];
-  afterEach(() => {
-    for (const c of cleanups.splice(0)) c();
-  });
-  function dir(): string {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    return join(t.dir, 'snapshots');
-  }
+  const newDir = tempDirPerTest();
+  const dir = (): string => join(newDir(), 'snapshots');
 
   it('returns the newest snapshot across reopen and keeps only the newest two files', async () => {
     const d = dir();

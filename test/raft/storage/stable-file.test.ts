@@ -2,11 +2,11 @@
 import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StorageCorruptError } from '../../../src/errors.js';
 import { SLOT_BYTES } from '../../../src/raft/storage/dual-slot.js';
 import { FileStableStore } from '../../../src/raft/storage/stable-file.js';
-import { errno, FaultyFileSystem, tempDir } from './helpers.js';
+import { errno, FaultyFileSystem, tempDirPerTest } from './helpers.js';
 
 function flipByte(file: string, offset: number): void {
   const buf = readFileSync(file);
@@ -15,15 +15,8 @@ function flipByte(file: string, offset: number): void {
 }
 
 describe('FileStableStore', () => {
-  const cleanups: (() => void)[] = [];
-  afterEach(() => {
-    for (const c of cleanups.splice(0)) c();
-  });
-  function path(): string {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    return join(t.dir, 'raft-state');
-  }
+  const newDir = tempDirPerTest();
+  const path = (): string => join(newDir(), 'raft-state');
 
   it('starts at term 0 with no vote and keeps every saved state across reopen', async () => {
     const p = path();

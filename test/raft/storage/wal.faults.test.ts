@@ -4,20 +4,20 @@
  * acknowledged entries, and errors must surface as ERR_STORAGE_IO (retriable only for ENOSPC).
  */
 import { statSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WalLogStore } from '../../../src/raft/storage/wal/wal.js';
-import { entries, errno, FaultyFileSystem, plain, SyncedFaultyFileSystem, segmentFiles, tempDir } from './helpers.js';
+import {
+  entries,
+  errno,
+  FaultyFileSystem,
+  plain,
+  SyncedFaultyFileSystem,
+  segmentFiles,
+  tempDirPerTest,
+} from './helpers.js';
 
 describe('WAL under I/O faults', () => {
-  const cleanups: (() => void)[] = [];
-  afterEach(() => {
-    for (const c of cleanups.splice(0)) c();
-  });
-  function dir(): string {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    return t.dir;
-  }
+  const dir = tempDirPerTest();
 
   it('a write failing with ENOSPC part-way leaves exactly the acknowledged entries, and later appends work', async () => {
     const d = dir();

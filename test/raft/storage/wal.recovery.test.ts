@@ -5,10 +5,10 @@
  */
 import { readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StorageCorruptError } from '../../../src/errors.js';
 import { WalLogStore } from '../../../src/raft/storage/wal/wal.js';
-import { entries, plain, recordOffsets, segmentFiles, tempDir } from './helpers.js';
+import { entries, plain, recordOffsets, segmentFiles, tempDirPerTest } from './helpers.js';
 
 async function expectCorrupt(dir: string, file: string, offset: number, detail: RegExp): Promise<void> {
   const err: unknown = await WalLogStore.open(dir, { segmentBytes: 1024 }).then(
@@ -35,15 +35,7 @@ function flipByte(file: string, offset: number): void {
 }
 
 describe('WAL recovery', () => {
-  const cleanups: (() => void)[] = [];
-  afterEach(() => {
-    for (const c of cleanups.splice(0)) c();
-  });
-  function dir(): string {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    return t.dir;
-  }
+  const dir = tempDirPerTest();
 
   it('cuts a torn last record back to the previous record, at every byte offset of it', async () => {
     const d = dir();
