@@ -38,6 +38,48 @@ function withoutCurrentTermEntries(from: NodeId) {
   };
 }
 
+/**
+ * Steps (a) and (b) of Figure 8, which both tests share. (a) S1 leads and replicates X at index k to S2 only.
+ * (b) S1 crashes; S5 (whichever of S3–S5 wins) is elected and writes its own entry at k, which reaches no one:
+ * S2 is cut off and S5's appends are held. Returns the heal and hold handles for the steps that follow.
+ */
+async function figure8ab(seed: number) {
+  const s = new Scenario({ seed, nodes: 5, factory: realFactory });
+  const net = s.cluster.net;
+  await s.boot();
+  await s.lead('n1');
+  const t1 = s.status('n1').term;
+
+  // (a)
+  const healA = net.partition([
+    ['n1', 'n2'],
+    ['n3', 'n4', 'n5'],
+  ]);
+  void s.workload.propose('n1', 'X');
+  await s.cluster.loop.settle();
+  const k = s.status('n1').lastIndex;
+  await s.waitFor(
+    'X to be on the disks of n1 and n2',
+    () => durableTerm(s, 'n1', k) === t1 && durableTerm(s, 'n2', k) === t1,
+    1000,
+  );
+
+  // (b)
+  s.cluster.crash('n1');
+  healA();
+  const healN2 = net.isolate('n2');
+  const holdB = net.addFilter((m) =>
+    m.type === MessageType.AppendEntries && m.from !== 'n1' && m.from !== 'n2' && m.entries.length > 0
+      ? null
+      : undefined,
+  );
+  const s5 = await s.waitLeader(5000, ['n3', 'n4', 'n5']);
+  const t2 = s.status(s5).term;
+  await s.waitFor(`${s5} to write its term-${t2} entry at ${k}`, () => durableTerm(s, s5, k) === t2, 1000);
+  const [a, b] = ['n3', 'n4', 'n5'].filter((id) => id !== s5) as [NodeId, NodeId];
+  return { s, net, t1, k, healN2, holdB, s5, t2, a, b };
+}
+
 describe('Raft paper, Figure 8', () => {
   /**
    * (a) S1 leads and replicates X at index k to S2 only. (b) S1 crashes; S5 (whichever of S3–S5 wins) is
@@ -47,39 +89,7 @@ describe('Raft paper, Figure 8', () => {
    * committed entry replaced.
    */
   it('never commits an entry of an earlier term by counting replicas, so a later leader may overwrite it', async () => {
-    const s = new Scenario({ seed: 8, nodes: 5, factory: realFactory });
-    const net = s.cluster.net;
-    await s.boot();
-    await s.lead('n1');
-    const t1 = s.status('n1').term;
-
-    // (a)
-    const healA = net.partition([
-      ['n1', 'n2'],
-      ['n3', 'n4', 'n5'],
-    ]);
-    void s.workload.propose('n1', 'X');
-    await s.cluster.loop.settle();
-    const k = s.status('n1').lastIndex;
-    await s.waitFor(
-      'X to be on the disks of n1 and n2',
-      () => durableTerm(s, 'n1', k) === t1 && durableTerm(s, 'n2', k) === t1,
-      1000,
-    );
-
-    // (b)
-    s.cluster.crash('n1');
-    healA();
-    const healN2 = net.isolate('n2');
-    const holdB = net.addFilter((m) =>
-      m.type === MessageType.AppendEntries && m.from !== 'n1' && m.from !== 'n2' && m.entries.length > 0
-        ? null
-        : undefined,
-    );
-    const s5 = await s.waitLeader(5000, ['n3', 'n4', 'n5']);
-    const t2 = s.status(s5).term;
-    await s.waitFor(`${s5} to write its term-${t2} entry at ${k}`, () => durableTerm(s, s5, k) === t2, 1000);
-    const [a, b] = ['n3', 'n4', 'n5'].filter((id) => id !== s5) as [NodeId, NodeId];
+    const { s, net, t1, k, healN2, holdB, s5, t2, a, b } = await figure8ab(8);
     expect(storeTerm(s, a, k)).toBeUndefined();
 
     // (c)
@@ -115,35 +125,7 @@ describe('Raft paper, Figure 8', () => {
   });
 
   it('commits the earlier entry once an entry of the current term is on a majority, and then it survives', async () => {
-    const s = new Scenario({ seed: 9, nodes: 5, factory: realFactory });
-    const net = s.cluster.net;
-    await s.boot();
-    await s.lead('n1');
-    const t1 = s.status('n1').term;
-    const healA = net.partition([
-      ['n1', 'n2'],
-      ['n3', 'n4', 'n5'],
-    ]);
-    void s.workload.propose('n1', 'X');
-    await s.cluster.loop.settle();
-    const k = s.status('n1').lastIndex;
-    await s.waitFor(
-      'X to be on the disks of n1 and n2',
-      () => durableTerm(s, 'n1', k) === t1 && durableTerm(s, 'n2', k) === t1,
-      1000,
-    );
-    s.cluster.crash('n1');
-    healA();
-    const healN2 = net.isolate('n2');
-    const holdB = net.addFilter((m) =>
-      m.type === MessageType.AppendEntries && m.from !== 'n1' && m.from !== 'n2' && m.entries.length > 0
-        ? null
-        : undefined,
-    );
-    const s5 = await s.waitLeader(5000, ['n3', 'n4', 'n5']);
-    const t2 = s.status(s5).term;
-    await s.waitFor(`${s5} to write at ${k}`, () => durableTerm(s, s5, k) === t2, 1000);
-    const [a, b] = ['n3', 'n4', 'n5'].filter((id) => id !== s5) as [NodeId, NodeId];
+    const { s, net, t1, k, healN2, holdB, s5, a, b } = await figure8ab(9);
     s.cluster.crash(s5);
     holdB();
     healN2();
