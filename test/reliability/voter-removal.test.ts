@@ -8,134 +8,24 @@
  * Leader duties on virtual time against the real state machine and a fake Raft configuration.
  */
 import { describe, expect, it } from 'vitest';
-import { type DutyHost, LeaderDuties } from '../../src/cluster/leader-duties.js';
-import { DEFAULT_HEALTH_CHECK } from '../../src/cluster/options.js';
-import { RaftMembership } from '../../src/cluster/raft-membership.js';
-import {
-  type ApplyOk,
-  type ClusterCommand,
-  ClusterStateMachine,
-  encodeCommand,
-  type NodeSpec,
-  refusalToError,
-} from '../../src/cluster/state/index.js';
-import type { Raft, RaftStatus } from '../../src/raft/api.js';
-import type { Member } from '../../src/raft/types.js';
-import type { Scheduler } from '../../src/util/io.js';
-import { silentLogger } from '../../src/util/logger.js';
-
-const HEALTH = { ...DEFAULT_HEALTH_CHECK, interval: 300, timeout: 600, failureThreshold: 3 };
+import type { NodeSpec } from '../../src/cluster/state/index.js';
+import { LeaderWorld } from '../cluster/node/leader-world.js';
 
 function spec(id: string): NodeSpec {
   return { id, name: id, httpAddr: `h:${id.slice(1)}`, raftAddr: `h:${id.slice(1)}`, incarnation: `${id}.1` };
 }
 
 /** n1 leads; Raft voters n1, n7, n9, n10; followers in `alive` answer, the others never do. */
-class World {
-  now = 0;
-  index = 0;
-  timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
-  readonly sm = new ClusterStateMachine();
-  members: Member[] = ['n1', 'n7', 'n9', 'n10'].map((id) => ({ id, addr: `h:${id.slice(1)}`, voter: true }));
-  /** Voter sets after every configuration change. */
-  readonly configs: string[][] = [];
-  readonly scheduler: Scheduler = {
-    setTimeout: (fn, ms) => {
-      const t = { at: this.now + ms, fn, cancelled: false };
-      this.timers.push(t);
-      return {
-        cancel: () => {
-          t.cancelled = true;
-        },
-      };
-    },
-  };
-
-  constructor(readonly alive: ReadonlySet<string>) {}
-
-  propose = (cmd: ClusterCommand): Promise<ApplyOk> => {
-    const r = this.sm.apply(encodeCommand(cmd), ++this.index);
-    return r.ok ? Promise.resolve(r) : Promise.reject(refusalToError(r));
-  };
-
-  status(): RaftStatus {
-    return {
-      id: 'n1',
-      role: 'leader',
-      term: 2,
-      leaderId: 'n1',
-      leaderAddr: 'h:1',
-      commitIndex: this.index,
-      appliedIndex: this.index,
-      lastIndex: this.index,
-      firstIndex: 1,
-      snapshotIndex: 0,
-      config: { members: this.members.map((m) => ({ ...m })) },
-      progress: this.members
-        .filter((m) => m.id !== 'n1')
-        .map((m) => ({
-          id: m.id,
-          voter: m.voter,
-          matchIndex: this.index,
-          nextIndex: this.index + 1,
-          lastContactMs: this.alive.has(m.id) ? 0 : -1,
-          inflight: 0,
-          snapshotting: false,
-        })),
-    };
-  }
-
-  raft(): Raft {
-    const change = (fn: () => void): Promise<void> => {
-      fn();
-      this.configs.push(this.members.filter((m) => m.voter).map((m) => m.id));
-      return Promise.resolve();
-    };
-    return {
-      status: () => this.status(),
-      addMember: (id: string, addr: string) => change(() => this.members.push({ id, addr, voter: false })),
-      removeMember: (id: string) => change(() => (this.members = this.members.filter((m) => m.id !== id))),
-      promote: (id: string) =>
-        change(() => (this.members = this.members.map((m) => (m.id === id ? { ...m, voter: true } : m)))),
-      demote: (id: string) =>
-        change(() => (this.members = this.members.map((m) => (m.id === id ? { ...m, voter: false } : m)))),
-    } as unknown as Raft;
-  }
-
-  async advance(ms: number): Promise<void> {
-    const end = this.now + ms;
-    while (this.now < end) {
-      this.now += 10;
-      const due = this.timers.filter((t) => !t.cancelled && t.at <= this.now);
-      this.timers = this.timers.filter((t) => !due.includes(t));
-      for (const t of due) t.fn();
-      for (let k = 0; k < 20; k++) await Promise.resolve();
-    }
-  }
-
-  duties(): LeaderDuties {
-    const host: DutyHost = {
-      nodeId: 'n1',
-      state: this.sm.state,
-      raftStatus: () => this.status(),
-      propose: this.propose,
-      membership: new RaftMembership(() => this.raft(), this.scheduler, silentLogger, 1000),
-      pendingJoins: new Set(),
-      health: HEALTH,
-      maxVoters: () => 5,
-      clock: { now: () => this.now },
-      scheduler: this.scheduler,
-      wallClock: () => 1_700_000_000_000 + this.now,
-      logger: silentLogger,
-      heartbeatMs: 50,
-    };
-    return new LeaderDuties(host);
-  }
+function world(alive: ReadonlySet<string>): LeaderWorld {
+  const w = new LeaderWorld(['n1', 'n7', 'n9', 'n10'].map((id) => ({ id, addr: `h:${id.slice(1)}`, voter: true })));
+  w.contactMs = (id) => (alive.has(id) ? 0 : -1);
+  return w;
 }
 
 describe('removing raft members that are not in the cluster state', () => {
   it('never leaves a configuration whose reachable voters are a minority', async () => {
-    const w = new World(new Set(['n9', 'n10']));
+    const alive = new Set(['n9', 'n10']);
+    const w = world(alive);
     await w.propose({
       type: 'bootstrap',
       at: 1,
@@ -160,7 +50,7 @@ describe('removing raft members that are not in the cluster state', () => {
     d.stop();
     expect(w.configs.length).toBeGreaterThan(0);
     for (const voters of w.configs) {
-      const live = voters.filter((id) => id === 'n1' || w.alive.has(id)).length;
+      const live = voters.filter((id) => id === 'n1' || alive.has(id)).length;
       expect(live * 2, `voters ${voters.join(',')}`).toBeGreaterThan(voters.length);
     }
     expect(w.sm.state.hasNode('n7')).toBe(false);
