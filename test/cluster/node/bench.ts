@@ -17,7 +17,7 @@
  *   the processes answering while they worked; the end now comes from the events, to the millisecond, at no
  *   cost.) Also printed: when the leader proposed the removal and when it applied it, counted from the kill;
  * - memory of an idle node (RSS and heap after GC);
- * - stop(): how long a follower takes to stop while another follower is frozen (SIGSTOP).
+ * - stop(): how long the leader takes to stop while one of its followers is frozen (SIGSTOP).
  *
  * With --runs N the formation is repeated on N fresh clusters and the spread is printed; the other figures are
  * measured on the last one (skipped with --formation-only).
@@ -189,20 +189,23 @@ async function afterFormation(c: ProcCluster, procs: readonly NodeProc[]): Promi
 }
 
 /**
- * stop() of a node while one of its peers is frozen (SIGSTOP: its kernel still takes bytes, its process answers
- * nothing): time of the 'stop' request, which resolves once ClusterKit.stop() has.
+ * stop() of the leader while one of its followers is frozen (SIGSTOP: its kernel still takes bytes, its process
+ * answers nothing, so it never closes its end of the leader's Raft connection): time of the 'stop' request, which
+ * resolves once ClusterKit.stop() has. Followers only talk to the leader, so the leader is the node with a
+ * connection to close.
  */
 async function stopNextToFrozen(procs: readonly NodeProc[]): Promise<void> {
   const alive = procs.filter((p) => p.killedAt === 0);
   const leaderId = (await procs[0]!.summary()).leaderId;
-  const [frozen, stopping] = alive.filter((p) => p.id !== leaderId);
-  if (frozen === undefined || stopping === undefined) return;
+  const leader = alive.find((p) => p.id === leaderId);
+  const frozen = alive.find((p) => p.id !== leaderId);
+  if (leader === undefined || frozen === undefined) return;
   frozen.child.kill('SIGSTOP');
   try {
     const t0 = performance.now();
-    await stopping.request('stop');
+    await leader.request('stop');
     console.log(
-      `stop(): ${stopping.id} stopped in ${(performance.now() - t0).toFixed(0)} ms while its peer ${frozen.id} was frozen`,
+      `stop(): the leader ${leader.id} stopped in ${(performance.now() - t0).toFixed(0)} ms while its follower ${frozen.id} was frozen`,
     );
   } finally {
     frozen.child.kill('SIGCONT');
