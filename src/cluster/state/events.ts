@@ -175,6 +175,13 @@ export interface RebalanceCompleteEvent extends EventBase {
   readonly type: 'rebalanceComplete';
   readonly trigger: RebalanceTrigger;
   readonly reason: string;
+  /** As in rebalanceStart (the Go original passed the same event to both hooks). */
+  readonly triggerNodeId: string | null;
+  /** Partitions whose owners or primary changed (as in rebalanceStart; `partitionsMoved` is the same number). */
+  readonly partitionsToMove: number;
+  readonly primaryChanges: number;
+  /** Nodes that gained, lost or changed role on some partition, sorted. */
+  readonly nodesAffected: readonly string[];
   /** completedAt − startedAt, ms (see the module comment for what this measures). */
   readonly duration: number;
   readonly partitionsMoved: number;
@@ -244,18 +251,22 @@ export function deriveRebalanceEvents(
   const { index, at: timestamp, changeReason } = cause;
   const startedAt = Math.min(cause.triggeredAt ?? timestamp, timestamp);
   const tableVersion = after.version;
+  // The Go original handed both hooks the same RebalanceEvent: the complete event repeats what the start said.
+  const what = {
+    trigger: cause.trigger,
+    reason: cause.reason,
+    triggerNodeId: cause.triggerNodeId,
+    partitionsToMove: diff.partitions.length,
+    copies: diff.copies,
+    primaryChanges: diff.primaryChanges,
+    nodesAffected: Object.freeze([...diff.nodes.keys()]),
+  };
   events.push(
     Object.freeze({
       type: 'rebalanceStart',
       index,
       timestamp,
-      trigger: cause.trigger,
-      reason: cause.reason,
-      triggerNodeId: cause.triggerNodeId,
-      partitionsToMove: diff.partitions.length,
-      copies: diff.copies,
-      primaryChanges: diff.primaryChanges,
-      nodesAffected: Object.freeze([...diff.nodes.keys()]),
+      ...what,
       startedAt,
       fromVersion: before?.version ?? 0,
       toVersion: tableVersion,
@@ -321,11 +332,9 @@ export function deriveRebalanceEvents(
       type: 'rebalanceComplete',
       index,
       timestamp,
-      trigger: cause.trigger,
-      reason: cause.reason,
+      ...what,
       duration: timestamp - startedAt,
       partitionsMoved: diff.partitions.length,
-      copies: diff.copies,
       startedAt,
       completedAt: timestamp,
       tableVersion,

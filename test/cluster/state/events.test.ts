@@ -94,6 +94,11 @@ describe('events of a join / leave / rejoin sequence (P=2, RF=2, rendezvous)', (
         ...ev,
         trigger: 'node_join',
         reason: 'bootstrap',
+        // What rebalanceStart said, again: the Go original passed one RebalanceEvent to both hooks.
+        triggerNodeId: 'node-1',
+        partitionsToMove: 2,
+        primaryChanges: 2,
+        nodesAffected: ['node-1'],
         duration: 250,
         partitionsMoved: 2,
         copies: 2,
