@@ -266,23 +266,27 @@ describe('health, readiness, metrics', () => {
     expect(noTable.json.reason).toMatch(/partition table/);
   });
 
-  it('GET /metrics serves Prometheus text, and the Go JSON with ?format=json or Accept', async () => {
-    const text = await get(s.port, '/metrics');
-    expect(text.status).toBe(200);
-    expect(text.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
-    expect(text.text).toBe(s.fake.metrics);
+  it('GET /metrics: the Go JSON unless the client asks for text (scrapers do), or ?format=prometheus', async () => {
+    await get(s.port, '/nope'); // one error for error_count
+    // A Go client's http.Get sends no Accept header; curl sends */*: both get the original's JSON.
+    const json = await get(s.port, '/metrics');
+    expect(json.headers['content-type']).toMatch(/^application\/json/);
+    expectGoShape(json.json, GO.metrics);
+    expect(json.json).toMatchObject({ node_count: 3, partition_count: 8, is_leader: true, raft_state: 'Leader' });
+    expect(json.json.request_count).toBe(1); // the requests before this one
+    expect(json.json.error_count).toBe(1);
+    expect((await get(s.port, '/metrics', { accept: '*/*' })).json.node_count).toBe(3);
+    expect((await get(s.port, '/metrics?format=json', { accept: 'text/plain' })).json.node_count).toBe(3);
+    // Prometheus names its formats, JSON absent.
     const scraper = await get(s.port, '/metrics', {
       accept: 'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
     });
-    expect(scraper.headers['content-type']).toMatch(/^text\/plain/);
-    await get(s.port, '/nope'); // one error for error_count
-    const json = await get(s.port, '/metrics?format=json');
-    expectGoShape(json.json, GO.metrics);
-    expect(json.json).toMatchObject({ node_count: 3, partition_count: 8, is_leader: true, raft_state: 'Leader' });
-    expect(json.json.request_count).toBe(3);
-    expect(json.json.error_count).toBe(1);
-    const accept = await get(s.port, '/metrics', { accept: 'application/json' });
-    expect(accept.json.node_count).toBe(3);
+    expect(scraper.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(scraper.text).toBe(s.fake.metrics);
+    expect((await get(s.port, '/metrics', { accept: 'text/plain' })).text).toBe(s.fake.metrics);
+    expect((await get(s.port, '/metrics?format=prometheus')).text).toBe(s.fake.metrics);
+    // Both named: the higher q wins.
+    expect((await get(s.port, '/metrics', { accept: 'text/plain;q=0.5, application/json' })).json.node_count).toBe(3);
   });
 
   it('registers its own request metrics in the given registry', async () => {

@@ -4,9 +4,9 @@
  * Deliberate fixes of the Go original: liveness and readiness are separate (the original probed peers with
  * `/ready`, evicting healthy nodes during slow formation); readiness means "a member with a known partition table",
  * not "every owner present" (a degraded cluster still serves); `/health/detailed` reports the node's real status
- * (the original's `healthy` was always true); `/metrics` serves the Prometheus text format by default (the
- * original's JSON, whose counters were always 0, is still there with `?format=json` or `Accept: application/json`,
- * now with real request and error counts).
+ * (the original's `healthy` was always true); `/metrics` answers the original's JSON (whose counters were always
+ * 0; now real request and error counts) to any client that does not ask for text, as Go clients do not, and the
+ * Prometheus text format to scrapers, which name it in their Accept header, or with `?format=prometheus`.
  */
 import { goDuration, goRaftState, goTime } from '../format.js';
 import type { Reply } from '../reply.js';
@@ -88,8 +88,11 @@ function detailed(ctx: RequestContext): Reply {
   };
 }
 
-/** True when the Accept header ranks application/json above the text formats. */
-function acceptsJsonFirst(accept: string | undefined): boolean {
+/**
+ * True when the Accept header names a text format (Prometheus' `text/plain`, OpenMetrics) above application/json.
+ * Wildcards count for neither: a client that did not say (Go's http.Get, curl) gets the original's JSON.
+ */
+function wantsText(accept: string | undefined): boolean {
   if (accept === undefined) return false;
   let json = 0;
   let text = 0;
@@ -101,12 +104,12 @@ function acceptsJsonFirst(accept: string | undefined): boolean {
     if (type === 'application/json') json = Math.max(json, q);
     else if (type === 'text/plain' || type.startsWith('application/openmetrics-text')) text = Math.max(text, q);
   }
-  return json > text;
+  return text > json;
 }
 
 function metrics(ctx: RequestContext): Reply {
   const format = queryChoice(ctx.query, 'format', ['json', 'prometheus', 'text'] as const);
-  const json = format === undefined ? acceptsJsonFirst(ctx.req.headers.accept) : format === 'json';
+  const json = format === undefined ? !wantsText(ctx.req.headers.accept) : format === 'json';
   if (!json) {
     return { status: 200, raw: { body: ctx.api.metricsText(), contentType: PROMETHEUS_CONTENT_TYPE } };
   }

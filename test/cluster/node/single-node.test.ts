@@ -147,7 +147,7 @@ describe('a single ClusterKit node', () => {
     expect(await ready.json()).toMatchObject({ ready: true, nodes: 1, partitions: 64 });
     const cluster = (await (await fetch(`${base}/cluster`)).json()) as { cluster: { nodes: { id: string }[] } };
     expect(cluster.cluster.nodes.map((n) => n.id)).toEqual(['node-1']);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${base}/metrics?format=prometheus`)).text();
     expect(metrics).toMatch(/^clusterkit_raft_is_leader 1$/m);
     expect(metrics).toMatch(/^clusterkit_partitions_per_node\{node="node-1",role="primary"\} 64$/m);
     expect(metrics).toMatch(/^clusterkit_events_total\{type="partitionChange"\} 64$/m);
