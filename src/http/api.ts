@@ -104,8 +104,8 @@ export interface LeaderInfo {
   readonly electedAt?: number | undefined;
 }
 
-/** Raft status of this node; `lastLogTerm` when the node knows it cheaply. */
-export type ConsensusStatus = RaftStatus & { readonly lastLogTerm?: number | undefined };
+/** Raft status of this node. */
+export type ConsensusStatus = RaftStatus;
 
 /** One named self-check of the node. */
 export interface HealthCheckResult {
@@ -157,8 +157,35 @@ export interface JoinRequest {
   readonly clusterName?: string | undefined;
   readonly partitionCount?: number | undefined;
   readonly replicationFactor?: number | undefined;
-  /** TCP source address of the request, for logs. */
+  /**
+   * TCP source address of the request, for logs (and the host of a Go-style `:port`). For a join another node
+   * forwarded, the joiner's own address as that node reported it.
+   */
   readonly remoteAddress: string | undefined;
+  /**
+   * Set when the join came over HTTP and may be forwarded to the leader as it was received: a node that is not the
+   * leader may then send it on itself (one hop) instead of redirecting the joiner. Undefined for joins that cannot
+   * be relayed (the node's own join, a request another node already forwarded).
+   */
+  readonly relay?: JoinRelay | undefined;
+}
+
+/**
+ * Marks a join one node forwarded to another (its value: the forwarding node's id). A node never forwards a join
+ * carrying it again: during a leader change two followers could otherwise bounce it between them.
+ */
+export const JOIN_FORWARDED_BY_HEADER = 'x-clusterkit-forwarded-by';
+/** The joiner's TCP source address, sent along with a forwarded join (the leader resolves a Go-style `:port` with it). */
+export const JOIN_FORWARDED_FOR_HEADER = 'x-clusterkit-forwarded-for';
+
+/** A join exactly as the joiner sent it, so that a node can forward it with the joiner's credentials intact. */
+export interface JoinRelay {
+  /** The request target as received (a node signature binds it). */
+  readonly target: string;
+  /** The body bytes as received (a node signature binds their digest). */
+  readonly body: Uint8Array;
+  /** The joiner's credentials (signature headers, Authorization), forwarded verbatim. */
+  readonly credentials: Readonly<Record<string, string>>;
 }
 
 export type JoinOutcome =
@@ -173,7 +200,17 @@ export type JoinOutcome =
       readonly tableVersion: number;
     }
   /** This node is not the leader: the joiner should retry at the leader (null when no leader is known). */
-  | { readonly kind: 'redirect'; readonly leader: LeaderInfo | null };
+  | { readonly kind: 'redirect'; readonly leader: LeaderInfo | null }
+  /** This node forwarded the join to the leader (`via`, its HTTP address): the leader's answer, to pass on as is. */
+  | {
+      readonly kind: 'relayed';
+      readonly via: string;
+      readonly status: number;
+      /** The leader's JSON body. */
+      readonly body: unknown;
+      /** The leader's headers the joiner may need (Location, Retry-After, WWW-Authenticate). */
+      readonly headers: Readonly<Record<string, string>>;
+    };
 
 export interface RebalanceRequest {
   /** Free text recorded in the rebalance events. */

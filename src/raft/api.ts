@@ -87,6 +87,8 @@ export interface RaftStatus {
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly lastIndex: number;
+  /** Term of the entry at lastIndex (of the snapshot when the log is empty past it); 0 for an empty log. */
+  readonly lastTerm: number;
   readonly firstIndex: number;
   readonly snapshotIndex: number;
   readonly config: Configuration;

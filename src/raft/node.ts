@@ -312,6 +312,7 @@ export class RaftNode<R = unknown> implements Raft<R> {
         commitIndex: 0,
         appliedIndex: 0,
         lastIndex: 0,
+        lastTerm: 0,
         firstIndex: 1,
         snapshotIndex: 0,
         config: EMPTY_CONFIG,

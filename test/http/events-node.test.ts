@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterKit, ClusterKitEventName } from '../../src/cluster/index.js';
 import { TestNodes, until } from '../cluster/node/helpers.js';
 import { openSse } from './event-fixtures.js';
+import { expectGoShape, GO } from './go-shapes.js';
 import { get } from './helpers.js';
 
 const NAMES: readonly ClusterKitEventName[] = [
@@ -73,6 +74,15 @@ describe('events of a real node', () => {
         epoch: p.epoch,
       });
     }
+
+    // The Go endpoints answer a real node in the Go shapes (not only the fake of endpoints.test.ts).
+    const stats = await get(portOf(second), '/consensus/stats');
+    expectGoShape(stats.json, GO.consensusStats);
+    expect(stats.json.last_log_index).toBeGreaterThan(0);
+    expect(stats.json.last_log_term).toBe(stats.json.term); // the last entry, the custom data write, is of this term
+    const metrics = await get(portOf(second), '/metrics');
+    expectGoShape(metrics.json, GO.metrics);
+    expect(metrics.json.node_count).toBe(2);
 
     // stop() ends the streams rather than waiting for the clients.
     const t0 = performance.now();

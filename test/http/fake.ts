@@ -187,7 +187,7 @@ export class FakeNode implements NodeApi {
       commitIndex: 41,
       appliedIndex: 40,
       lastIndex: 42,
-      lastLogTerm: 4,
+      lastTerm: 4,
       firstIndex: 1,
       snapshotIndex: 0,
       config: {

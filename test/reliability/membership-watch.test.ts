@@ -60,6 +60,7 @@ function status(role: RaftStatus['role'], leaderId: string | null): RaftStatus {
     commitIndex: 7878,
     appliedIndex: 7878,
     lastIndex: 7878,
+    lastTerm: 9,
     firstIndex: 1,
     snapshotIndex: 0,
     config: { members: [] },

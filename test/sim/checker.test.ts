@@ -165,6 +165,7 @@ describe('checkers on synthetic observations', () => {
       commitIndex,
       appliedIndex,
       lastIndex: 10,
+      lastTerm: 1,
       firstIndex: 1,
       snapshotIndex: 0,
       config: { members: [] },

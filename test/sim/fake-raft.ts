@@ -274,6 +274,7 @@ export class FakeRaft implements Raft<SimResult> {
       commitIndex: this.commit,
       appliedIndex: this.applied,
       lastIndex: this.log.length,
+      lastTerm: this.log.at(-1)?.term ?? 0,
       firstIndex: 1,
       snapshotIndex: 0,
       config: this.config,

@@ -221,6 +221,7 @@ function status(role: RaftStatus['role'], term: number, commitIndex: number, las
     commitIndex,
     appliedIndex: commitIndex,
     lastIndex,
+    lastTerm: term,
     firstIndex: 1,
     snapshotIndex: 0,
     config: cfg([]),

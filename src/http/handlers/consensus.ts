@@ -37,8 +37,8 @@ function getStats(ctx: RequestContext): Reply {
     state: goRaftState(s.role),
     term: s.term,
     last_log_index: s.lastIndex,
+    last_log_term: s.lastTerm,
   };
-  if (s.lastLogTerm !== undefined) json['last_log_term'] = s.lastLogTerm;
   Object.assign(json, {
     commit_index: s.commitIndex,
     applied_index: s.appliedIndex,

@@ -655,6 +655,7 @@ export class RaftCore {
       commitIndex: this.log.committed,
       appliedIndex: this.log.applied,
       lastIndex: this.log.lastIndex(),
+      lastTerm: this.log.lastTerm(),
       firstIndex: this.log.firstIndex(),
       snapshotIndex: this.log.snapshotIndex,
       config: this.configs.latest(),

@@ -87,6 +87,7 @@ export class LeaderWorld {
       commitIndex: this.index,
       appliedIndex: this.index,
       lastIndex: this.index,
+      lastTerm: 2,
       firstIndex: 1,
       snapshotIndex: 0,
       config: { members: this.members.map((m) => ({ ...m })) },
