@@ -537,7 +537,10 @@ export class ClusterKit {
     return this.on('clusterHealthChange', hook);
   }
 
-  /** Resolves once no hook is running or queued (tests, graceful shutdown of an application). */
+  /**
+   * Resolves once no hook is running or queued (tests, graceful shutdown of an application). From inside a hook it
+   * rejects with ERR_CONFLICT: the hook would wait for itself.
+   */
   hooksIdle(): Promise<void> {
     return this.#core.hooks.idle();
   }

@@ -7,7 +7,12 @@
  * each hook gets its own copy of the event, so one hook cannot change what another sees. A hook may call any
  * ClusterKit method: nothing is locked while hooks run.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ClusterKitError } from '../errors.js';
 import { errorFields, type Logger, silentLogger } from '../util/logger.js';
+
+/** Which dispatcher's hook the current async context is running in (to refuse a hook waiting for itself). */
+const insideHook = new AsyncLocalStorage<object>();
 
 export type Hook<T> = (event: T) => void | Promise<void>;
 
@@ -80,8 +85,16 @@ export class HookDispatcher<Events extends object> {
     queueMicrotask(() => this.pump());
   }
 
-  /** Resolves once no hook is running or queued. */
+  /**
+   * Resolves once no hook is running or queued. Called from one of this dispatcher's own hooks it would wait for
+   * itself forever, so it rejects at once instead.
+   */
   idle(): Promise<void> {
+    if (insideHook.getStore() === this) {
+      return Promise.reject(
+        new ClusterKitError('ERR_CONFLICT', 'hooksIdle() was called from inside a hook, which would wait for itself'),
+      );
+    }
     if (this.running === 0 && this.pending() === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
@@ -116,7 +129,7 @@ export class HookDispatcher<Events extends object> {
   private async run(job: Job): Promise<void> {
     const counts = (this.byEvent[job.event] ??= { runs: 0, errors: 0 });
     try {
-      await job.hook(job.payload);
+      await insideHook.run(this, () => job.hook(job.payload));
     } catch (error) {
       this.errors += 1;
       counts.errors += 1;

@@ -55,6 +55,26 @@ describe('HookDispatcher', () => {
     expect(d.stats().runs).toBe(20);
   });
 
+  it('refuses idle() from inside its own hook (it would wait for itself), and still waits for hooks from outside', async () => {
+    const d = new HookDispatcher<Events>();
+    const other = new HookDispatcher<Events>();
+    const outcomes: string[] = [];
+    d.on('change', async () => {
+      await new Promise((r) => setImmediate(r)); // still inside the hook after an await
+      await d.idle().then(
+        () => outcomes.push('resolved'),
+        (err: unknown) => outcomes.push(`rejected ${(err as { code?: string }).code}`),
+      );
+      await other.idle(); // another dispatcher's idle is fine
+      outcomes.push('other idle');
+    });
+    d.emit('change', { id: 1, list: [] });
+    await d.idle(); // from outside: waits for the hook, which finished instead of hanging
+    expect(outcomes).toEqual(['rejected ERR_CONFLICT', 'other idle']);
+    expect(d.stats()).toMatchObject({ runs: 1, errors: 0, running: 0 });
+    await expect(d.idle()).resolves.toBeUndefined();
+  });
+
   it('isolates failing hooks: logged, counted, others still run', async () => {
     const logger = recordingLogger();
     const d = new HookDispatcher<Events>({ logger });
