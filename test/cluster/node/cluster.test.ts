@@ -157,6 +157,96 @@ describe('a small in-process cluster', () => {
     expect(nodes[0]!.getServiceNodes('nope')).toEqual([]);
   });
 
+  it('service discovery skips a provider the leader finds unhealthy, and lists it again once it is back', async () => {
+    // Unhealthy after 400 ms of silence, removed only after 30 s: the stopped node stays a member throughout.
+    const healthCheck = { interval: 1000, timeout: 400, failureThreshold: 30 };
+    const options = (i: number) => ({ healthCheck, services: { kv: `:908${i}` } });
+    const first = await t.start('node-1', options(1));
+    for (const i of [2, 3]) await t.start(`node-${i}`, { ...options(i), joinAddr: first.address });
+    const leader = t.nodes.find((n) => n.getMetrics().isLeader)!;
+    const victim = t.nodes.find((n) => n !== leader)!;
+    const other = t.nodes.find((n) => n !== leader && n !== victim)!;
+    const victimId = victim.getMyNodeId();
+    const port = (id: string): string => id.slice('node-'.length);
+    const listing = (ck: ClusterKit): string[] =>
+      ck
+        .getServiceNodes('kv')
+        .map((s) => `${s.node.id}@${s.address}`)
+        .sort();
+    const everyone = ['node-1', 'node-2', 'node-3'].map((id) => `${id}@127.0.0.1:908${port(id)}`);
+    const healthyOnes = everyone.filter((e) => !e.startsWith(`${victimId}@`));
+    for (const n of [leader, other]) await until(() => ids(n).length === 3, 5000, 'three members');
+    expect(listing(leader)).toEqual(everyone);
+
+    await victim.stop(); // no leave: it stays a member, silent
+    for (const n of [leader, other]) {
+      await until(
+        () => listing(n).join() === healthyOnes.join(),
+        5000,
+        `${victimId} to drop out of discovery on ${n.getMyNodeId()}`,
+      );
+    }
+    expect(leader.healthCheck().unhealthyNodeIds).toEqual([victimId]);
+    expect(ids(leader)).toContain(victimId);
+    expect(other.getServiceNodes('kv').map((s) => s.node.id)).not.toContain(victimId);
+
+    // Restarted from its data directory (a new port): it rejoins, is heard from, and is listed again.
+    const back = await t.start(victimId, { ...options(Number(port(victimId))), joinAddr: leader.address });
+    for (const n of [leader, other, back]) {
+      await until(() => listing(n).join() === everyone.join(), 10_000, `${victimId} back in discovery`);
+    }
+    expect(leader.healthCheck().unhealthyNodeIds).toEqual([]);
+  });
+
+  it('a manual rebalance of a placed table changes nothing and fires no rebalance events', async () => {
+    // Placement runs inside every command that changes its inputs (members, weights, zones), and computePlacement
+    // returns the previous table itself when its inputs are unchanged: no reachable state makes a manual
+    // rebalance move anything. Weights, zones and a removal give the table some history first.
+    const first = await t.start('node-1', { weight: 1 });
+    const specs = [
+      ['node-2', { weight: 2, zone: 'a' }],
+      ['node-3', { weight: 1, zone: 'b' }],
+      ['node-4', { weight: 3 }],
+    ] as const;
+    for (const [id, o] of specs) await t.start(id, { ...o, joinAddr: first.address });
+    const leader = t.nodes.find((n) => n.getMetrics().isLeader)!;
+    const victim = t.nodes.find((n) => n !== leader && n.getMyNodeId() !== 'node-1')!;
+    await leader.removeNode(victim.getMyNodeId());
+    const nodes = t.nodes.filter((n) => n !== victim);
+    const version = leader.getCluster().tableVersion;
+    for (const n of nodes) {
+      await until(() => n.getCluster().tableVersion === version && ids(n).length === 3, 5000, 'the same table');
+      await n.hooksIdle();
+    }
+    const seen: string[] = [];
+    for (const n of nodes) {
+      for (const name of ['rebalanceStart', 'rebalanceComplete', 'partitionChange', 'partitionDrop'] as const) {
+        n.on(name, () => {
+          seen.push(`${n.getMyNodeId()}:${name}`);
+        });
+      }
+    }
+    const partitions = nodes.map((n) => n.listPartitions());
+    const rebalances = nodes.map((n) => n.getMetrics().rebalances);
+    const follower = nodes.find((n) => n !== leader)!;
+    expect(await leader.rebalancePartitions()).toEqual({ changed: false, tableVersion: version });
+    expect(await follower.rebalancePartitions('added capacity')).toEqual({ changed: false, tableVersion: version });
+    // A later write, applied everywhere after both rebalances: everything they could have emitted is out by then.
+    await leader.setCustomData('after-rebalance', 'x');
+    for (const [i, n] of nodes.entries()) {
+      await until(() => n.getCustomData('after-rebalance') !== undefined, 5000, 'the write after the rebalances');
+      await n.hooksIdle();
+      expect(n.getCluster().tableVersion).toBe(version);
+      expect(n.listPartitions()).toBe(partitions[i]); // the same table object: nothing was recomputed into it
+      expect(n.getMetrics().rebalances).toBe(rebalances[i]);
+    }
+    expect(seen).toEqual([]);
+    // The hooks above do see a table that changes: the leader's own rebalance events on a removal.
+    await leader.removeNode(follower.getMyNodeId());
+    await until(() => seen.includes(`${leader.getMyNodeId()}:rebalanceComplete`), 5000, 'the removal rebalance');
+    expect(leader.getMetrics().rebalances).toBeGreaterThan(rebalances[nodes.indexOf(leader)]!);
+  });
+
   it('takes admin requests over HTTP on any node: rebalance, node removal', async () => {
     const nodes = await t.cluster(3);
     const [a, b] = nodes as [ClusterKit, ClusterKit];

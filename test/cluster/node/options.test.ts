@@ -37,7 +37,15 @@ describe('ClusterKit options', () => {
     expect(o.raft.heartbeatMs).toBe(50);
     expect(o.weight).toBe(1);
     expect(o.zone).toBeUndefined();
+    expect(o.hookConcurrency).toBe(50);
     expect(Object.isFrozen(o)).toBe(true);
+  });
+
+  it('runs at most 50 hooks at once by default, and takes another limit', () => {
+    expect(resolveOptions(base).hookConcurrency).toBe(50);
+    expect(resolveOptions({ ...base, hookConcurrency: 3 }).hookConcurrency).toBe(3);
+    refused({ ...base, hookConcurrency: 0 }, /hookConcurrency must be an integer between 1 and 10000/);
+    refused({ ...base, hookConcurrency: 2.5 }, /hookConcurrency must be an integer between 1 and 10000/);
   });
 
   it('treats the Go zero values as "use the default"', () => {

@@ -69,8 +69,11 @@ describe('a crashed node restarted with its data directory', () => {
     const c = await formThree();
 
     for (const [round, downtime] of DOWNTIME_MS.entries()) {
-      const leaderId = (await c.summaries())[0]!.leaderId!;
+      const before = (await c.summaries())[0]!;
+      const leaderId = before.leaderId!;
       const victimId = IDS.filter((id) => id !== leaderId)[round % 2]!;
+      // What the victim holds (as primary or replica) when it is killed, by partition id in index order.
+      const held = before.owners.flatMap((owners, i) => (owners.includes(victimId) ? [`partition-${i}`] : []));
       const survivors = IDS.filter((id) => id !== victimId).map((id) => c.node(id));
       const marks = new Map(survivors.map((p) => [p.id, p.events.length]));
       const crashed = c.node(victimId);
@@ -78,10 +81,12 @@ describe('a crashed node restarted with its data directory', () => {
       const killedAt = crashed.kill();
       await crashed.exited;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, killedAt + downtime - Date.now())));
+      const restartAt = Date.now();
       await replacement.start(
         survivors.map((p) => p.addr),
         20_000,
       );
+      const startedAt = Date.now();
       const all = [...survivors, replacement];
       const from = (p: NodeProc): number => marks.get(p.id) ?? 0;
       const what = (): string =>
@@ -112,6 +117,17 @@ describe('a crashed node restarted with its data directory', () => {
           `removals seen by ${p.id} in ${what()}`,
         ).toEqual(p === replacement ? [] : ['health_check_failure']);
         if (p !== replacement) expect(leaves[0]!.seq).toBeLessThan(rejoins[0]!.seq);
+        // What the rejoin says about the outage: last heard from around the kill (heartbeats every 50 ms), offline
+        // from then until its admission, which came after the restart began and before start() resolved.
+        const e = rejoins[0]!.event as { lastSeenAt: number; offlineDuration: number; partitionsBeforeLeave: string[] };
+        expect(e.lastSeenAt, `lastSeenAt seen by ${p.id} in ${what()}`).toBeLessThanOrEqual(killedAt + 50);
+        expect(e.lastSeenAt, `lastSeenAt seen by ${p.id} in ${what()}`).toBeGreaterThanOrEqual(killedAt - 500);
+        expect(e.lastSeenAt).toBeLessThan(restartAt);
+        expect(e.offlineDuration, `offlineDuration seen by ${p.id} in ${what()}`).toBeGreaterThan(0);
+        expect(e.offlineDuration).toBeGreaterThanOrEqual(restartAt - killedAt - 50);
+        expect(e.offlineDuration).toBeLessThanOrEqual(startedAt - killedAt + 500);
+        expect(held).not.toEqual([]);
+        expect(e.partitionsBeforeLeave, `partitionsBeforeLeave seen by ${p.id} in ${what()}`).toEqual(held);
       }
       expect(replacement.events[0]?.name).toBe('nodeRejoin');
       await c.waitForAgreement(IDS, 10_000);

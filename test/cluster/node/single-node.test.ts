@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PartitionChangeEvent } from '../../../src/cluster/index.js';
 import { ClusterKitError, InvalidArgumentError } from '../../../src/errors.js';
-import { rejection, TestNodes } from './helpers.js';
+import { rejection, TestNodes, until } from './helpers.js';
 
 let t: TestNodes;
 
@@ -136,6 +136,41 @@ describe('a single ClusterKit node', () => {
     expect(decode(ck.getCustomData('written-from-a-hook'))).toBe('partition-7');
     expect(ck.getMetrics()).toMatchObject({ hookErrors: 512 });
     expect(ck.getMetrics().hookRuns).toBeGreaterThanOrEqual(1024);
+  });
+
+  it('runs at most 50 hooks at once by default; the others wait their turn', async () => {
+    // The bootstrap emits 64 partitionChange events in one apply; every hook blocks until the gate opens.
+    const ck = t.create('node-1');
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let started = 0;
+    let running = 0;
+    let mostAtOnce = 0;
+    ck.onPartitionChange(async () => {
+      started++;
+      running++;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      await gate;
+      running--;
+    });
+    try {
+      await ck.start();
+      // All 64 events were queued by the apply that start() waited for; without a limit all would run now.
+      expect(ck.getMetrics().eventsEmitted).toBeGreaterThanOrEqual(64);
+      await until(() => started >= 50, 5000, 'the first 50 hooks to start');
+      expect(started).toBe(50);
+      expect(running).toBe(50);
+      expect(ck.getMetrics().hookRuns).toBe(0);
+    } finally {
+      open();
+    }
+    await ck.hooksIdle();
+    expect(started).toBe(64);
+    expect(running).toBe(0);
+    expect(mostAtOnce).toBe(50);
+    expect(ck.getMetrics().hookRuns).toBe(64);
   });
 
   it('serves the HTTP API on its one port (liveness, readiness, cluster, metrics, join refusals)', async () => {
