@@ -3,10 +3,12 @@
  *
  * Joiner side (`joinOnce`, driven by membership.ts): one attempt tries each known address in turn (the leader
  * first when known, then the configured `joinAddr` list, then the members this node already knows from its own
- * state) with `POST /join`; a node that is not the leader answers 307 with the leader's address, which is followed (a few
- * hops at most). Refusals that cannot change by retrying (another live node holds the id; the cluster has another
- * partition count or replication factor) end the join with that error; everything else (nobody answering, no
- * leader yet, a timeout) is retried by the caller with back-off until it joins or stops.
+ * state) with `POST /join`; a node that is not the leader forwards the join to the leader and relays its answer, or,
+ * when it cannot (leader unknown or not answering, client certificates: see `JoinCoordinator.forwardWith`), answers
+ * 307 with the leader's address, which is followed (a few hops at most). Refusals that cannot change by retrying
+ * (another live node holds the id; the cluster has another partition count or replication factor) end the join
+ * with that error; everything else (nobody answering, no leader yet, a timeout) is retried by the caller with
+ * back-off until it joins or stops.
  *
  * Leader side (`JoinCoordinator`): admits a node through the replicated state (a `nodeJoin` command, validated by
  * every node identically), then makes it a Raft non-voter (leader duties promote it to voter when there is room).
@@ -27,8 +29,15 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import { ClusterKitError } from '../errors.js';
-import type { JoinOutcome, JoinRequest } from '../http/api.js';
+import { ClusterKitError, TimeoutError } from '../errors.js';
+import {
+  JOIN_FORWARDED_BY_HEADER,
+  JOIN_FORWARDED_FOR_HEADER,
+  type JoinOutcome,
+  type JoinRelay,
+  type JoinRequest,
+} from '../http/api.js';
+import type { Scheduler } from '../util/io.js';
 import { type Logger } from '../util/logger.js';
 import { identityOfIncarnation } from './data-dir.js';
 import {
@@ -68,8 +77,28 @@ export interface HttpResponse {
   readonly body: unknown;
 }
 
-/** POSTs JSON to `http(s)://<addr><path>`. Rejects on network failure or timeout. Injected in tests. */
-export type PostJson = (addr: string, path: string, body: unknown, timeoutMs: number) => Promise<HttpResponse>;
+/**
+ * POSTs JSON to `http(s)://<addr><path>`. Rejects on network failure, timeout or abort. Injected in tests. With
+ * `relay`, sends another node's request instead (see JoinForwarder): its exact bytes and credentials, unsigned by
+ * this node; `body` is then only for fakes and logs.
+ */
+export type PostJson = (
+  addr: string,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+  relay?: PeerRelay,
+) => Promise<HttpResponse>;
+
+/** A request relayed on behalf of another node. */
+export interface PeerRelay {
+  /** Sent as is (a signature binds its digest). */
+  readonly body: Uint8Array;
+  /** Sent in place of this node's own signature: the relayed node's credentials, and the forwarding marks. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Aborts the request (the forward's deadline, on the node's scheduler). */
+  readonly signal?: AbortSignal;
+}
 
 /** How a node talks to other nodes over HTTP (see src/security/node-security.ts). */
 export interface PeerRequestOptions {
@@ -83,7 +112,7 @@ const MAX_RESPONSE_BYTES = 1 << 20;
 
 /** A PostJson on node:http or node:https (no keep-alive: joins are rare). */
 export function makePostJson(options: PeerRequestOptions = {}): PostJson {
-  return (addr, path, body, timeoutMs) => postOnce(options, addr, path, body, timeoutMs);
+  return (addr, path, body, timeoutMs, relay) => postOnce(options, addr, path, body, timeoutMs, relay);
 }
 
 /** The default PostJson: plain http, no credentials. */
@@ -95,9 +124,10 @@ function postOnce(
   path: string,
   body: unknown,
   timeoutMs: number,
+  relay: PeerRelay | undefined,
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
-    const data = Buffer.from(JSON.stringify(body), 'utf8');
+    const data = relay === undefined ? Buffer.from(JSON.stringify(body), 'utf8') : Buffer.from(relay.body);
     const colon = addr.lastIndexOf(':');
     const host = addr.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
     const t = options.tls;
@@ -112,9 +142,12 @@ function postOnce(
           'content-type': 'application/json',
           'content-length': data.length,
           connection: 'close',
-          ...options.sign?.('POST', path, data),
+          // A relayed request keeps the credentials of the node that made it: this node signing it too would make
+          // it this node's request, which the leader refuses for another node's id.
+          ...(relay === undefined ? options.sign?.('POST', path, data) : relay.headers),
         },
         timeout: timeoutMs,
+        ...(relay?.signal === undefined ? {} : { signal: relay.signal }),
         ...(t === undefined
           ? {}
           : {
@@ -285,6 +318,70 @@ export function backoffDelay(attempt: number, min: number, max: number, random: 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Forwarding (a follower passing a join on to the leader)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Sends a join this node received, as received, to the leader at `leaderAddr`; resolves with its answer. */
+export type JoinForwarder = (
+  leaderAddr: string,
+  relay: JoinRelay,
+  remoteAddress: string | undefined,
+) => Promise<HttpResponse>;
+
+export interface JoinForwarderOptions {
+  /** This node's client to other nodes (https when the cluster uses TLS): the one its own joins use. */
+  readonly post: PostJson;
+  /** This node's id, for the forwarding mark. */
+  readonly nodeId: string;
+  readonly scheduler: Scheduler;
+  /** The whole forward, connection to answer. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * A forwarder on the node's own peer client. The joiner's credentials travel verbatim: a node signature binds the
+ * method, the request target, the node id, its date and nonce, and the body's digest, all of which are sent
+ * unchanged (the nonce is new to the leader, which keeps its own replay cache), so the leader verifies the joiner's
+ * own signature exactly as if it had been sent to it directly; an admin token is passed on the same way.
+ */
+export function makeJoinForwarder(o: JoinForwarderOptions): JoinForwarder {
+  return async (leaderAddr, relay, remoteAddress) => {
+    const controller = new AbortController();
+    // The client's socket timeout only bounds silences; this bounds the whole exchange, on the node's scheduler.
+    const timer = o.scheduler.setTimeout(
+      () => controller.abort(new TimeoutError(`the leader at ${leaderAddr} did not answer within ${o.timeoutMs} ms`)),
+      o.timeoutMs,
+    );
+    try {
+      return await o.post(leaderAddr, relay.target, undefined, o.timeoutMs, {
+        body: relay.body,
+        headers: {
+          ...relay.credentials,
+          [JOIN_FORWARDED_BY_HEADER]: encodeURIComponent(o.nodeId),
+          ...(remoteAddress === undefined ? {} : { [JOIN_FORWARDED_FOR_HEADER]: remoteAddress }),
+        },
+        signal: controller.signal,
+      });
+    } finally {
+      timer.cancel();
+    }
+  };
+}
+
+/** The leader's headers a joiner may act on; the others (length, connection, dates) belong to the leader's hop. */
+const RELAYED_HEADERS = ['location', 'retry-after', 'www-authenticate'];
+
+function relayedHeaders(headers: HttpResponse['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of RELAYED_HEADERS) {
+    const v = headers[name];
+    const value = Array.isArray(v) ? v[0] : v;
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Leader side
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -305,7 +402,7 @@ export interface JoinHost {
   removeRaftMember(id: string): Promise<void>;
   /** Whether this node is the Raft leader now. */
   isLeader(): boolean;
-  /** The leader as this node knows it, for redirects. */
+  /** The leader as this node knows it, for redirects (and forwards: see JoinCoordinator.forwardWith). */
   redirect(): JoinOutcome;
   /** Whether the leader currently hears from `id` (false when it is not tracked). */
   isReachable(id: string): boolean;
@@ -350,14 +447,23 @@ export class JoinCoordinator {
   readonly #host: JoinHost;
   /** One join per node id at a time (a retried request must not race its first attempt). */
   readonly #byId = new Map<string, Promise<unknown>>();
+  #forward: JoinForwarder | undefined;
 
   constructor(host: JoinHost) {
     this.#host = host;
   }
 
+  /**
+   * Lets this node, when it is not the leader, forward the joins it receives to the leader instead of redirecting
+   * the joiner (undefined: redirect only). Set by the membership agent, which owns the node's peer client.
+   */
+  forwardWith(forward: JoinForwarder | undefined): void {
+    this.#forward = forward;
+  }
+
   async handle(request: JoinRequest): Promise<JoinOutcome> {
     const h = this.#host;
-    if (!h.isLeader()) return h.redirect();
+    if (!h.isLeader()) return this.#notLeader(request);
     if (!h.state.bootstrapped) {
       throw new ClusterKitError('ERR_UNAVAILABLE', 'the cluster is still being bootstrapped; retry shortly', {
         retriable: true,
@@ -401,7 +507,7 @@ export class JoinCoordinator {
 
   async #admit(request: JoinRequest): Promise<JoinOutcome> {
     const h = this.#host;
-    if (!h.isLeader()) return h.redirect();
+    if (!h.isLeader()) return this.#notLeader(request);
     const receivedAt = h.wallClock();
     const r = request.node;
     const present = h.state.node(r.id);
@@ -524,6 +630,44 @@ export class JoinCoordinator {
     } finally {
       h.pendingJoins.delete(r.id);
     }
+  }
+
+  /**
+   * Not the leader: forward the join to the leader when the request can be relayed (it came over HTTP, and no node
+   * forwarded it before: one hop only), else redirect. A joiner may reach this node and not the leader's advertised
+   * address, and Go original joiners do not follow redirects.
+   */
+  async #notLeader(request: JoinRequest): Promise<JoinOutcome> {
+    const h = this.#host;
+    const redirect = h.redirect();
+    const addr = redirect.kind === 'redirect' ? redirect.leader?.httpAddr : undefined;
+    const forward = this.#forward;
+    // No known leader address: the redirect says so (503 and retry), as before.
+    if (forward === undefined || request.relay === undefined || addr === undefined) return redirect;
+    let res: HttpResponse;
+    try {
+      res = await forward(addr, request.relay, request.remoteAddress);
+    } catch (err) {
+      // The leader did not answer in time, or not at all. Fall back to the redirect rather than a 503: it is what
+      // joiners got before forwarding existed, a ClusterKit joiner that can reach the leader itself still gets in
+      // on this attempt, and a joiner that cannot (or a Go joiner) sees a non-2xx and retries with back-off either
+      // way, by which time a leader that is really gone has been replaced.
+      h.logger.warn(
+        { node: request.node.id, leader: addr, err: String(err) },
+        'could not forward a join to the leader; redirecting the joiner there',
+      );
+      return redirect;
+    }
+    if (res.status < 100 || res.status > 599 || typeof res.body !== 'object' || res.body === null) {
+      // Not an answer of a ClusterKit node's API (a proxy's page, a port that speaks something else).
+      h.logger.warn(
+        { node: request.node.id, leader: addr, status: res.status },
+        'the leader answered a forwarded join with something other than JSON; redirecting the joiner there',
+      );
+      return redirect;
+    }
+    h.logger.debug({ node: request.node.id, leader: addr, status: res.status }, 'join forwarded to the leader');
+    return { kind: 'relayed', via: addr, status: res.status, body: res.body, headers: relayedHeaders(res.headers) };
   }
 
   /** Starts adding `id` to Raft; resolves with true, or with the error (never rejects). */

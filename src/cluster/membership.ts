@@ -19,7 +19,16 @@ import { ShuttingDownError } from '../errors.js';
 import type { JoinRequest } from '../http/api.js';
 import type { RaftStatus } from '../raft/api.js';
 import { errorFields, type Logger } from '../util/logger.js';
-import { backoffDelay, isJoinRefused, type JoinBody, type JoinCoordinator, joinOnce, type PostJson } from './join.js';
+import {
+  backoffDelay,
+  isJoinRefused,
+  type JoinBody,
+  type JoinCoordinator,
+  type JoinForwarder,
+  joinOnce,
+  makeJoinForwarder,
+  type PostJson,
+} from './join.js';
 import type { ResolvedOptions } from './options.js';
 import type { ApplyOk, ClusterCommand, ClusterStateView, LeaveReason, NodeSpec } from './state/index.js';
 
@@ -75,6 +84,9 @@ export class MembershipAgent {
   async becomeMember(): Promise<void> {
     const h = this.#h;
     const o = h.o;
+    // The coordinator exists from here on (the node opened Raft before joining); it forwards joins with this agent's
+    // peer client, so a forward goes out exactly like this node's own joins (TLS, the cluster's CA).
+    h.coordinator()?.forwardWith(this.#forwarder());
     let attempt = 0;
     let lastLog = 0;
     while (!h.isJoined()) {
@@ -111,6 +123,26 @@ export class MembershipAgent {
         await h.sleep(backoffDelay(attempt++, o.joinBackoffMin, o.joinBackoffMax, () => o.random.next()));
       }
     }
+  }
+
+  /**
+   * How this node forwards joins it receives while not the leader, or undefined when it cannot. With client
+   * certificates, a join's proof is the joiner's TLS session with this node, which cannot be passed on, and this
+   * node's own certificate (which its client presents to the leader) names another id than the joiner's: the leader
+   * would refuse it with 403, which ends a join for good. Those joiners get the redirect instead.
+   */
+  #forwarder(): JoinForwarder | undefined {
+    const o = this.#h.o;
+    const tls = o.security.tls;
+    if (tls !== undefined && tls.clientCerts !== 'none') return undefined;
+    return makeJoinForwarder({
+      post: this.#h.post,
+      nodeId: o.nodeId,
+      scheduler: o.scheduler,
+      // Shorter than the joiner's own wait (the same option, in a cluster configured alike), so that a leader that
+      // does not answer gets the joiner this node's redirect instead of a timeout of its own.
+      timeoutMs: Math.max(1, Math.floor(o.joinTimeoutMs * 0.8)),
+    });
   }
 
   /** Told by the event path: this life was removed from the cluster, for `reason`. */

@@ -7,11 +7,19 @@
  * `replication_factor` must not silently skip the check); a Go-style `ip` of `:port` gets the request's source
  * host; refusals are JSON errors with a status (409 for an id claimed by another incarnation or settings that
  * differ from the cluster's) instead of plain text 500s; an FSM refusal is reported, not answered 200.
+ *
+ * A node that is not the leader forwards the join to the leader itself when it can (see JoinCoordinator), and
+ * answers with the leader's status and body: the joiner needs to reach only the address it was given. The request
+ * is forwarded as received (body bytes, target, the joiner's credentials), marked so that it is never forwarded
+ * twice. Otherwise (leader unknown or unreachable, a join that was already forwarded) it answers 307 as before.
  */
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 // The replicated state's limits, checked here too so that a bad join is refused before reaching Raft.
 import { MAX_INCARNATION_LENGTH, MAX_SERVICES, MAX_WEIGHT } from '../../cluster/state/types.js';
 import { MAX_PARTITION_COUNT, MAX_REPLICATION_FACTOR } from '../../partitioning/index.js';
-import type { JoinRequest } from '../api.js';
+import { JOIN_FORWARDED_BY_HEADER, JOIN_FORWARDED_FOR_HEADER, type JoinRelay, type JoinRequest } from '../api.js';
+import { parseJson, requireJsonContentType } from '../body.js';
 import { badRequest } from '../errors.js';
 import type { Reply } from '../reply.js';
 import type { RequestContext, RouteDef } from '../route.js';
@@ -83,10 +91,43 @@ function optionalField<K extends string, V>(key: K, value: V | undefined): { [P 
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * The joiner's credentials, to forward with its join: a bearer token, and the node signature's `x-clusterkit-*`
+ * headers (src/security/http-auth.ts), minus the forwarding marks, which the forwarding node sets itself.
+ */
+function credentialsOf(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value !== 'string') continue;
+    if (name === JOIN_FORWARDED_BY_HEADER || name === JOIN_FORWARDED_FOR_HEADER) continue;
+    if (name === 'authorization' || name.startsWith('x-clusterkit-')) out[name] = value;
+  }
+  return out;
+}
+
 async function join(ctx: RequestContext): Promise<Reply> {
-  const request = parseJoinRequest(await ctx.readJson(true), ctx.remoteAddress);
-  const outcome = await ctx.call((o) => ctx.api.join(request, o));
+  // Read as bytes (what readJson does, keeping them): a forwarded join must carry the very bytes a signature covers.
+  requireJsonContentType(ctx.req);
+  const raw = await ctx.readBody(ctx.limits.maxJsonBytes);
+  const forwarded = headerOf(ctx.req, JOIN_FORWARDED_BY_HEADER) !== undefined;
+  // A forwarded join came from the node that received it: the joiner's address is the one that node reports. Taking
+  // it on trust gives nobody anything: it only fills in the host of a Go-style `:port`, which a joiner can name itself.
+  const forwardedFor = forwarded ? headerOf(ctx.req, JOIN_FORWARDED_FOR_HEADER) : undefined;
+  const remoteAddress = forwardedFor !== undefined && isIP(forwardedFor) !== 0 ? forwardedFor : ctx.remoteAddress;
+  const request = parseJoinRequest(parseJson(raw, true), remoteAddress);
+  const target = ctx.req.url ?? '';
+  // Never forwarded twice (during a leader change two followers could bounce it between them); an absolute-form
+  // target is not worth reproducing byte for byte: such a rare joiner gets the redirect.
+  const relay: JoinRelay | undefined =
+    forwarded || !target.startsWith('/') ? undefined : { target, body: raw, credentials: credentialsOf(ctx.req) };
+  const outcome = await ctx.call((o) => ctx.api.join(relay === undefined ? request : { ...request, relay }, o));
   if (outcome.kind === 'redirect') return ctx.notLeader(outcome.leader?.id);
+  if (outcome.kind === 'relayed') return { status: outcome.status, headers: outcome.headers, json: outcome.body };
   return {
     status: 200,
     json: {
