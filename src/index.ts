@@ -87,6 +87,7 @@ export {
   type HttpServerOptions,
   type HttpStats,
   type JoinOutcome,
+  type JoinRelay,
   type JoinRequest,
   type LeaderInfo,
   type NodeApi,

@@ -19,6 +19,7 @@ export type {
   HealthCheckResult,
   HealthInfo,
   JoinOutcome,
+  JoinRelay,
   JoinRequest,
   LeaderInfo,
   NodeApi,
