@@ -14,6 +14,9 @@ export interface CertFiles {
   readonly keyFile: string;
 }
 
+/** `openssl req` arguments for a new unencrypted EC P-256 key, written to the file that follows. */
+const NEW_P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout'];
+
 function openssl(args: readonly string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
@@ -25,23 +28,7 @@ export class LocalPki {
   /** A self-signed CA named `name`; returns the path of its certificate. */
   ca(name: string): string {
     openssl(
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.pem`,
-        '-days',
-        '2',
-        '-subj',
-        `/CN=${name}`,
-      ],
+      ['req', '-x509', ...NEW_P256_KEY, `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`],
       this.dir,
     );
     return join(this.dir, `${name}.pem`);
@@ -59,23 +46,7 @@ export class LocalPki {
     );
     const tmpKey = `${file}.key.tmp`;
     const tmpPem = `${file}.pem.tmp`;
-    openssl(
-      [
-        'req',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        tmpKey,
-        '-out',
-        `${file}.csr`,
-        '-subj',
-        `/CN=${cn}`,
-      ],
-      this.dir,
-    );
+    openssl(['req', ...NEW_P256_KEY, tmpKey, '-out', `${file}.csr`, '-subj', `/CN=${cn}`], this.dir);
     openssl(
       [
         'x509',
