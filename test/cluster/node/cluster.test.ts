@@ -158,8 +158,9 @@ describe('a small in-process cluster', () => {
   });
 
   it('service discovery skips a provider the leader finds unhealthy, and lists it again once it is back', async () => {
-    // Unhealthy after 400 ms of silence, removed only after 30 s: the stopped node stays a member throughout.
-    const healthCheck = { interval: 1000, timeout: 400, failureThreshold: 30 };
+    // Unhealthy after 1 s of silence (long enough that a loaded machine's stalls do not mark a live node), removed
+    // only after 30 s: the stopped node stays a member throughout.
+    const healthCheck = { interval: 1000, timeout: 1000, failureThreshold: 30 };
     const options = (i: number) => ({ healthCheck, services: { kv: `:908${i}` } });
     const first = await t.start('node-1', options(1));
     for (const i of [2, 3]) await t.start(`node-${i}`, { ...options(i), joinAddr: first.address });

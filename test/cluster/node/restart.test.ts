@@ -121,11 +121,12 @@ describe('a crashed node restarted with its data directory', () => {
         // from then until its admission, which came after the restart began and before start() resolved.
         const e = rejoins[0]!.event as { lastSeenAt: number; offlineDuration: number; partitionsBeforeLeave: string[] };
         expect(e.lastSeenAt, `lastSeenAt seen by ${p.id} in ${what()}`).toBeLessThanOrEqual(killedAt + 50);
-        expect(e.lastSeenAt, `lastSeenAt seen by ${p.id} in ${what()}`).toBeGreaterThanOrEqual(killedAt - 500);
+        // A loaded CI machine can stall a process for a while: the bounds allow 2 s of silence before the kill.
+        expect(e.lastSeenAt, `lastSeenAt seen by ${p.id} in ${what()}`).toBeGreaterThanOrEqual(killedAt - 2000);
         expect(e.lastSeenAt).toBeLessThan(restartAt);
         expect(e.offlineDuration, `offlineDuration seen by ${p.id} in ${what()}`).toBeGreaterThan(0);
         expect(e.offlineDuration).toBeGreaterThanOrEqual(restartAt - killedAt - 50);
-        expect(e.offlineDuration).toBeLessThanOrEqual(startedAt - killedAt + 500);
+        expect(e.offlineDuration).toBeLessThanOrEqual(startedAt - killedAt + 2000);
         expect(held).not.toEqual([]);
         expect(e.partitionsBeforeLeave, `partitionsBeforeLeave seen by ${p.id} in ${what()}`).toEqual(held);
       }
