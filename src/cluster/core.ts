@@ -355,6 +355,7 @@ export class NodeCore {
       },
       pendingJoins: this.pendingJoins,
       authenticatedJoins: this.security.membershipSecured,
+      forward: this.#member.joinForwarder(),
       wallClock: o.wallClock,
       logger: this.logger,
     });

@@ -4,7 +4,7 @@
  * Joiner side (`joinOnce`, driven by membership.ts): one attempt tries each known address in turn (the leader
  * first when known, then the configured `joinAddr` list, then the members this node already knows from its own
  * state) with `POST /join`; a node that is not the leader forwards the join to the leader and relays its answer, or,
- * when it cannot (leader unknown or not answering, client certificates: see `JoinCoordinator.forwardWith`), answers
+ * when it cannot (leader unknown or not answering, client certificates: see `JoinHost.forward`), answers
  * 307 with the leader's address, which is followed (a few hops at most). Refusals that cannot change by retrying
  * (another live node holds the id; the cluster has another partition count or replication factor) end the join
  * with that error; everything else (nobody answering, no leader yet, a timeout) is retried by the caller with
@@ -402,7 +402,7 @@ export interface JoinHost {
   removeRaftMember(id: string): Promise<void>;
   /** Whether this node is the Raft leader now. */
   isLeader(): boolean;
-  /** The leader as this node knows it, for redirects (and forwards: see JoinCoordinator.forwardWith). */
+  /** The leader as this node knows it, for redirects (and forwards). */
   redirect(): JoinOutcome;
   /** Whether the leader currently hears from `id` (false when it is not tracked). */
   isReachable(id: string): boolean;
@@ -416,6 +416,11 @@ export interface JoinHost {
    * claim is only believed from the member's own address, or once the member stopped answering.
    */
   readonly authenticatedJoins?: boolean;
+  /**
+   * How this node, when it is not the leader, forwards the joins it receives to the leader instead of redirecting
+   * the joiner (undefined: redirect only; see MembershipAgent.joinForwarder).
+   */
+  readonly forward?: JoinForwarder | undefined;
   readonly wallClock: () => number;
   readonly logger: Logger;
 }
@@ -447,18 +452,9 @@ export class JoinCoordinator {
   readonly #host: JoinHost;
   /** One join per node id at a time (a retried request must not race its first attempt). */
   readonly #byId = new Map<string, Promise<unknown>>();
-  #forward: JoinForwarder | undefined;
 
   constructor(host: JoinHost) {
     this.#host = host;
-  }
-
-  /**
-   * Lets this node, when it is not the leader, forward the joins it receives to the leader instead of redirecting
-   * the joiner (undefined: redirect only). Set by the membership agent, which owns the node's peer client.
-   */
-  forwardWith(forward: JoinForwarder | undefined): void {
-    this.#forward = forward;
   }
 
   async handle(request: JoinRequest): Promise<JoinOutcome> {
@@ -641,7 +637,7 @@ export class JoinCoordinator {
     const h = this.#host;
     const redirect = h.redirect();
     const addr = redirect.kind === 'redirect' ? redirect.leader?.httpAddr : undefined;
-    const forward = this.#forward;
+    const forward = h.forward;
     // No known leader address: the redirect says so (503 and retry), as before.
     if (forward === undefined || request.relay === undefined || addr === undefined) return redirect;
     let res: HttpResponse;

@@ -84,9 +84,6 @@ export class MembershipAgent {
   async becomeMember(): Promise<void> {
     const h = this.#h;
     const o = h.o;
-    // The coordinator exists from here on (the node opened Raft before joining); it forwards joins with this agent's
-    // peer client, so a forward goes out exactly like this node's own joins (TLS, the cluster's CA).
-    h.coordinator()?.forwardWith(this.#forwarder());
     let attempt = 0;
     let lastLog = 0;
     while (!h.isJoined()) {
@@ -126,12 +123,13 @@ export class MembershipAgent {
   }
 
   /**
-   * How this node forwards joins it receives while not the leader, or undefined when it cannot. With client
+   * How this node forwards joins it receives while not the leader (with this agent's peer client, so a forward goes
+   * out exactly like this node's own joins: TLS, the cluster's CA), or undefined when it cannot. With client
    * certificates, a join's proof is the joiner's TLS session with this node, which cannot be passed on, and this
    * node's own certificate (which its client presents to the leader) names another id than the joiner's: the leader
    * would refuse it with 403, which ends a join for good. Those joiners get the redirect instead.
    */
-  #forwarder(): JoinForwarder | undefined {
+  joinForwarder(): JoinForwarder | undefined {
     const o = this.#h.o;
     const tls = o.security.tls;
     if (tls !== undefined && tls.clientCerts !== 'none') return undefined;

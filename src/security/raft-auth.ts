@@ -146,10 +146,12 @@ export class RaftAuth implements RaftAuthenticator {
     }
     if (this.hasSecret) {
       const st = this.#states.get(conn);
-      if (st?.na === undefined) return 'this cluster requires proof of the cluster secret; none was offered';
+      const na = st?.na;
+      if (st === undefined || na === undefined)
+        return 'this cluster requires proof of the cluster secret; none was offered';
       const binding = channelBinding(conn.socket);
       const proven = this.#keys.some((k) =>
-        safeEqual(mac(k, 'dialer', this.#cluster, st.nd, st.na!, binding, hello.nodeId), hello.auth),
+        safeEqual(mac(k, 'dialer', this.#cluster, st.nd, na, binding, hello.nodeId), hello.auth),
       );
       return proven ? null : 'authentication failed';
     }

@@ -177,7 +177,7 @@ describe('JoinCoordinator on a follower', () => {
   };
 
   function follower(forward: JoinForwarder | undefined): JoinCoordinator {
-    const c = new JoinCoordinator({
+    return new JoinCoordinator({
       state: new ClusterStateMachine().state,
       propose: () => Promise.reject(new Error('a follower proposes nothing')),
       ensureRaftMember: () => Promise.reject(new Error('unexpected')),
@@ -187,11 +187,10 @@ describe('JoinCoordinator on a follower', () => {
       isReachable: () => true,
       lastSeenBeforeOutage: () => 0,
       pendingJoins: new Set(),
+      forward,
       wallClock: () => 0,
       logger: silentLogger,
     });
-    c.forwardWith(forward);
-    return c;
   }
 
   it('relays the leader answer: status, JSON body and the headers a joiner acts on', async () => {
